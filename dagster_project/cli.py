@@ -1,0 +1,77 @@
+"""`dcv`: the project's command line, behind the Makefile targets.
+
+    dcv db start|stop|status|url|migrate|shell   the warehouse in use (embedded unless DCV_DATABASE_URL)
+    dcv exec -- CMD ...                          run CMD with the warehouse up and its environment set
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from dagster_project.lib import settings as settings_mod
+from dagster_project.lib.warehouse import connection, embedded, runtime
+
+KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError)
+
+
+def _db(action: str) -> int:
+    cfg = settings_mod.load()
+    if action == "stop":
+        if not cfg.embedded:
+            print("dcv: an external PostgreSQL is configured (DCV_DATABASE_URL/PG*); nothing to stop")
+            return 0
+        print("stopped embedded PostgreSQL" if embedded.stop(cfg.pgdata) else "embedded PostgreSQL was not running")
+        return 0
+    if action == "status":
+        if not cfg.embedded:
+            print(f"external PostgreSQL: {connection.redact(cfg.database_url or '')}")
+            return 0
+        server = embedded.status(cfg.pgdata)
+        print(f"embedded PostgreSQL pid {server.pid} on 127.0.0.1:{server.port}, data {cfg.pgdata}" if server
+              else f"embedded PostgreSQL not running (data {cfg.pgdata})")
+        return 0 if server else 3
+    started = time.perf_counter()
+    target, env = runtime.prepare(cfg)
+    elapsed = time.perf_counter() - started
+    if action == "start":
+        print(f"{target.describe()} ready in {elapsed:.2f}s (migrations applied)")
+    elif action == "url":
+        print(target.url)
+    elif action == "migrate":
+        print(f"migrations applied to {target.describe()}")
+    elif action == "shell":
+        os.execvpe(str(embedded.psql_path()), ["psql", "-v", "ON_ERROR_STOP=1"], {**os.environ, **env})
+    return 0
+
+
+def _exec(command: list[str]) -> int:
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("dcv exec: give a command after --", file=sys.stderr)
+        return 2
+    _, env = runtime.prepare()
+    os.execvpe(command[0], command, {**os.environ, **env})
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dcv", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    db = sub.add_parser("db", help="the warehouse PostgreSQL")
+    db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "shell"])
+    ex = sub.add_parser("exec", help="run a command with the warehouse environment")
+    ex.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        return _db(args.action) if args.cmd == "db" else _exec(args.command)
+    except KNOWN_ERRORS as exc:
+        print(f"dcv: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Resources: the warehouse (PostgreSQL) and dbt. Nothing connects at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+from dagster_dbt import DbtCliResource, DbtProject
+from psycopg import sql
+
+from dagster_project.lib import settings
+from dagster_project.lib.warehouse import connection, runtime
+
+dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse in use (embedded unless DCV_DATABASE_URL); migrations applied before first use."""
+
+    def url(self) -> str:
+        return runtime.warehouse_url()
+
+    @contextlib.contextmanager
+    def connect(self, role: str | None = settings.INGEST_ROLE) -> Iterator[psycopg.Connection]:
+        """A connection acting as `role` (least privilege); committed on success, rolled back on error."""
+        with connection.connect(self.url()) as conn:
+            if role:
+                conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+            yield conn
+
+    def export_client_env(self) -> None:
+        """dbt reads PG* (profiles.yml): point them at this warehouse for child processes."""
+        os.environ.update(connection.client_env(self.url()))
+
+
+resources = {
+    "warehouse": WarehouseResource(),
+    "dbt": DbtCliResource(
+        project_dir=dbt_project,
+        profiles_dir=str(settings.DBT_PROJECT_DIR),
+        # the dbt beside this interpreter, whether or not the venv is on PATH
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    ),
+}

@@ -1,0 +1,1 @@
+"""Plain Python with no Dagster imports: what the unit tests target."""

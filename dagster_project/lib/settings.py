@@ -1,0 +1,77 @@
+"""Where things live and how the project is configured — computed once, from the environment.
+
+Every public name here is documented in README.md (DESIGN.md §8 fixes the names).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+MIGRATIONS_DIR = PROJECT_ROOT / "schema" / "migrations"
+
+WAREHOUSE_DB = "dcv"
+DAGSTER_DB = "dagster"
+DEFAULT_PG_PORT = 54329
+
+# Roles created by the first migration. The connecting user is granted membership so it can SET ROLE.
+INGEST_ROLE = "dcv_ingest"
+TRANSFORM_ROLE = "dcv_transform"
+BI_ROLE = "bi_reader"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None  # None = embedded server under home/pgdata
+    pg_port: int
+    attack_source: str | None
+    shared_dir: Path
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ.get("DAGSTER_HOME") or self.home / "dagster")
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.home / "snapshots"
+
+    @property
+    def export_dir(self) -> Path:
+        """Where AWS CLI-shaped export files are read from (docs/export-layout.md); DCV_EXPORT_DIR overrides."""
+        return Path(os.environ.get("DCV_EXPORT_DIR") or self.home / "exports")
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+def external_url_from_env(env: os._Environ[str] | dict[str, str]) -> str | None:
+    """DCV_DATABASE_URL wins; otherwise the standard libpq PG* variables mean "an external server"."""
+    if env.get("DCV_DATABASE_URL"):
+        return env["DCV_DATABASE_URL"]
+    if env.get("PGHOST") or env.get("PGDATABASE"):
+        # An empty conninfo makes libpq read PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE itself.
+        return "postgresql://"
+    return None
+
+
+def load(env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
+    home = Path(env.get("DCV_HOME") or PROJECT_ROOT / ".dcv").expanduser().resolve()
+    port_text = env.get("DCV_PG_PORT") or str(DEFAULT_PG_PORT)
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"DCV_PG_PORT={port_text!r} is not a TCP port number (1-65535)")
+    return Settings(
+        home=home,
+        database_url=external_url_from_env(env),
+        pg_port=int(port_text),
+        attack_source=env.get("DCV_ATTACK_SOURCE") or None,
+        shared_dir=Path(env.get("DCV_SHARED") or PROJECT_ROOT.parent / "shared").resolve(),
+    )

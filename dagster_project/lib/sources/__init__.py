@@ -1,0 +1,1 @@
+"""Readers for detection sources that are files: AWS CLI exports, Sigma and Elastic rule repositories."""

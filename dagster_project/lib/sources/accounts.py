@@ -1,0 +1,54 @@
+"""The organization's accounts from an export directory: `organizations/list-accounts.json`.
+
+That file is exactly what `aws organizations list-accounts --output json` prints (docs/export-layout.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ACCOUNTS_FILE = Path("organizations") / "list-accounts.json"
+
+
+@dataclass(frozen=True)
+class Reject:
+    object_ref: str
+    reason: str
+    payload: str | None = None
+
+
+def organization_id_from_arn(arn: str | None) -> str | None:
+    """arn:aws:organizations::111:account/o-abc123/222 -> o-abc123."""
+    if not arn or "/" not in arn:
+        return None
+    parts = arn.split("/")
+    return parts[1] if len(parts) >= 3 and parts[1].startswith("o-") else None
+
+
+def parse_accounts(document: Any, ref: str) -> tuple[list[dict], list[Reject]]:
+    """Validate a ListAccounts response; each bad entry is rejected by itself, the rest kept."""
+    if not isinstance(document, dict) or not isinstance(document.get("Accounts"), list):
+        return [], [Reject(ref, "expected a JSON object with an 'Accounts' list (aws organizations list-accounts)",
+                           json.dumps(document)[:2000] if document is not None else None)]
+    accounts, rejects = [], []
+    for i, entry in enumerate(document["Accounts"]):
+        account_id = entry.get("Id") if isinstance(entry, dict) else None
+        if not (isinstance(account_id, str) and account_id.isdigit() and len(account_id) == 12):
+            rejects.append(Reject(f"{ref}#Accounts[{i}]", "account 'Id' must be a 12-digit string", json.dumps(entry)))
+            continue
+        accounts.append(entry)
+    return accounts, rejects
+
+
+def read_accounts_export(export_dir: Path) -> tuple[list[dict], list[Reject]]:
+    path = export_dir / ACCOUNTS_FILE
+    if not path.exists():
+        return [], [Reject(str(path), "file not found: an export directory needs organizations/list-accounts.json")]
+    try:
+        document = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return [], [Reject(str(path), f"not valid JSON: {exc}", path.read_bytes()[:2000].decode("utf-8", "replace"))]
+    return parse_accounts(document, str(path))
