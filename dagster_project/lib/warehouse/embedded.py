@@ -111,8 +111,8 @@ def _prepare_permissions(pgdata: Path) -> None:
     ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
     entry = pwd.getpwnam(user)
-    if not (pgdata / "PG_VERSION").exists():
-        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    if not (pgdata / "PG_VERSION").exists() and pgdata.stat().st_uid == os.geteuid():
+        os.chown(pgdata, entry.pw_uid, entry.pw_gid)  # a directory we just made; never someone else's
 
 
 def start(pgdata: Path, port: int) -> RunningServer:
@@ -125,6 +125,11 @@ def start(pgdata: Path, port: int) -> RunningServer:
     _prepare_permissions(pgdata)
     _check_ownership(pgdata)
     if not (pgdata / "PG_VERSION").exists():
+        if any(pgdata.iterdir()):
+            raise EmbeddedServerError(
+                f"{pgdata} is not empty and is not a PostgreSQL data directory: set DCV_HOME to another "
+                "directory (nothing in it was changed)"
+            )
         _run([str(bin_path("initdb")), "-D", str(pgdata), "-U", SUPERUSER, "--encoding=UTF8",
               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"])
     _check_port_free(port)

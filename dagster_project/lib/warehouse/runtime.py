@@ -26,6 +26,7 @@ telemetry:
 @functools.cache
 def ready(url: str) -> str:
     """Apply migrations once per process per URL (Alembic is idempotent; this saves the round trips)."""
+    connection.connect(url).close()  # a clear one-line error before Alembic's long one
     migrate.upgrade(url)
     return url
 

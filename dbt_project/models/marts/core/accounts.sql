@@ -23,7 +23,8 @@ listed as (
 ),
 
 latest as (
-    select * from listed where recency = 1
+    select * from listed
+    where recency = 1
 ),
 
 attributes as (
@@ -52,5 +53,6 @@ select
 from latest
 inner join providers on latest.provider = providers.name
 left join attributes
-    on latest.provider = attributes.provider
-    and latest.account_identifier = attributes.account_identifier
+    on
+        latest.provider = attributes.provider
+        and latest.account_identifier = attributes.account_identifier
