@@ -61,11 +61,14 @@ def pg_server_url(tmp_path_factory) -> str:
         embedded.stop(server.pgdata)
 
 
-def create_database(admin_url: str, prefix: str = "t") -> str:
-    """A fresh database cloned from the migrated template; returns its URL."""
+def create_database(admin_url: str, prefix: str = "t", template: str | None = TEMPLATE_DB) -> str:
+    """A fresh database (by default cloned from the migrated template); returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    query = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        query += sql.SQL(" template {}").format(sql.Identifier(template))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(TEMPLATE_DB)))
+        conn.execute(query)
     return _with_db(admin_url, name)
 
 
@@ -102,7 +105,7 @@ def db(warehouse_url):
 def dagster_instance(pg_server_url, tmp_path_factory):
     import dagster as dg
 
-    url = create_database(pg_server_url, prefix="dagster")
+    url = create_database(pg_server_url, prefix="dagster", template=None)
     home = tmp_path_factory.mktemp("dagster_home")
     (home / "dagster.yaml").write_text(
         "storage:\n  postgres:\n    postgres_url: " + repr(connection.sqlalchemy_url(url)) + "\n"

@@ -14,7 +14,9 @@ engine = create_engine(url)
 with engine.connect() as connection:
     connection.execute(text("select pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
     try:
-        context.configure(connection=connection, version_table_schema="public", transaction_per_migration=True)
+        # own version table: Dagster keeps its alembic_version in the same database when they share one
+        context.configure(connection=connection, version_table="dcv_alembic_version", version_table_schema="public",
+                          transaction_per_migration=True)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

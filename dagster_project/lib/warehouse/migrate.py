@@ -31,7 +31,7 @@ def current(url: str) -> str | None:
     engine = create_engine(sqlalchemy_url(url))
     try:
         with engine.connect() as conn:
-            exists = conn.execute(text("select to_regclass('public.alembic_version')")).scalar()
-            return conn.execute(text("select version_num from public.alembic_version")).scalar() if exists else None
+            exists = conn.execute(text("select to_regclass('public.dcv_alembic_version')")).scalar()
+            return conn.execute(text("select version_num from public.dcv_alembic_version")).scalar() if exists else None
     finally:
         engine.dispose()
