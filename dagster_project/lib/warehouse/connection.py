@@ -122,7 +122,7 @@ def client_env(url: str) -> dict[str, str]:
     params = conninfo.conninfo_to_dict(url)
     mapping = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
     env = {var: str(params[key]) for key, var in mapping.items() if params.get(key)}
-    for key, var in mapping.items():  # an empty URL means "take them from the environment"
+    for var in mapping.values():  # an empty URL means "take them from the environment"
         if var not in env and os.environ.get(var):
             env[var] = os.environ[var]
     env.setdefault("PGDATABASE", settings_mod.WAREHOUSE_DB)

@@ -1,4 +1,4 @@
-"""ATT\&CK knowledge base raw tables (owned by the ATT\&CK work)
+"""ATT&CK knowledge base raw tables (owned by the ATT&CK work)
 
 Revision ID: 0003
 Revises: 0002
