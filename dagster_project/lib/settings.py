@@ -27,7 +27,7 @@ BI_ROLE = "bi_reader"
 class Settings:
     home: Path
     database_url: str | None  # None = embedded server under home/pgdata
-    pg_port: int
+    pg_port: int | None  # None: DEFAULT_PG_PORT, or the next free one if another program holds it
     attack_source: str | None
     shared_dir: Path
 
@@ -65,13 +65,13 @@ def external_url_from_env(env: os._Environ[str] | dict[str, str]) -> str | None:
 
 def load(env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
     home = Path(env.get("DCV_HOME") or PROJECT_ROOT / ".dcv").expanduser().resolve()
-    port_text = env.get("DCV_PG_PORT") or str(DEFAULT_PG_PORT)
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    port_text = env.get("DCV_PG_PORT")
+    if port_text is not None and not (port_text.isdigit() and 0 < int(port_text) < 65536):
         raise ValueError(f"DCV_PG_PORT={port_text!r} is not a TCP port number (1-65535)")
     return Settings(
         home=home,
         database_url=external_url_from_env(env),
-        pg_port=int(port_text),
+        pg_port=int(port_text) if port_text else None,
         attack_source=env.get("DCV_ATTACK_SOURCE") or None,
         shared_dir=Path(env.get("DCV_SHARED") or PROJECT_ROOT.parent / "shared").resolve(),
     )

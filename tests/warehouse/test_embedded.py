@@ -67,3 +67,17 @@ def test_data_directory_owned_by_someone_else(pgdata):
         embedded.start(pgdata, _free_port())
     assert "owned by" in str(err.value) and "DCV_HOME" in str(err.value)
     assert (pgdata / "precious.txt").read_text() == "keep me"
+
+
+def test_busy_default_port_moves_to_a_free_one_and_remembers_it(pgdata):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        default = busy.getsockname()[1]
+        try:
+            server = embedded.start(pgdata, None, default_port=default)
+            assert server.port != default
+            embedded.stop(pgdata)
+            assert embedded.start(pgdata, None, default_port=default).port == server.port
+        finally:
+            embedded.stop(pgdata)

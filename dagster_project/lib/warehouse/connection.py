@@ -92,7 +92,8 @@ def resolve(cfg: settings_mod.Settings | None = None, *, start: bool = True) -> 
         assert cfg.database_url is not None
         dagster_url = os.environ.get("DCV_DAGSTER_DATABASE_URL") or cfg.database_url
         return Target(url=cfg.database_url, dagster_url=dagster_url, embedded=False)
-    server = embedded.start(cfg.pgdata, cfg.pg_port) if start else embedded.status(cfg.pgdata)
+    server = (embedded.start(cfg.pgdata, cfg.pg_port, settings_mod.DEFAULT_PG_PORT) if start
+              else embedded.status(cfg.pgdata))
     if server is None:
         raise WarehouseConfigError(f"the embedded PostgreSQL under {cfg.pgdata} is not running: run `make db-start`")
     for name in (settings_mod.WAREHOUSE_DB, settings_mod.DAGSTER_DB):

@@ -89,14 +89,31 @@ def _check_ownership(pgdata: Path) -> None:
         )
 
 
-def _check_port_free(port: int) -> None:
+def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind(("127.0.0.1", port))
-        except OSError as exc:
+        except OSError:
+            return False
+        return True
+
+
+def _choose_port(pgdata: Path, port: int | None, default: int) -> int:
+    """An explicit port must be free; otherwise keep the port this data directory used last, or the default,
+    or the next free one after it — so two checkouts can each run their own server without configuration."""
+    if port is not None:
+        if not _port_free(port):
             raise EmbeddedServerError(
                 f"port {port} on 127.0.0.1 is in use by another program: set DCV_PG_PORT to a free port"
-            ) from exc
+            )
+        return port
+    remembered = pgdata / "dcv_port"
+    candidates = [int(remembered.read_text())] if remembered.exists() else []
+    candidates += list(range(default, default + 50))
+    for candidate in candidates:
+        if _port_free(candidate):
+            return candidate
+    raise EmbeddedServerError(f"ports {default}-{default + 49} on 127.0.0.1 are all in use: set DCV_PG_PORT")
 
 
 def _prepare_permissions(pgdata: Path) -> None:
@@ -115,7 +132,7 @@ def _prepare_permissions(pgdata: Path) -> None:
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)  # a directory we just made; never someone else's
 
 
-def start(pgdata: Path, port: int) -> RunningServer:
+def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> RunningServer:
     """Start (or reuse) the server. Idempotent; never deletes anything in `pgdata`."""
     running = status(pgdata)
     if running is not None:
@@ -132,7 +149,7 @@ def start(pgdata: Path, port: int) -> RunningServer:
             )
         _run([str(bin_path("initdb")), "-D", str(pgdata), "-U", SUPERUSER, "--encoding=UTF8",
               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"])
-    _check_port_free(port)
+    port = _choose_port(pgdata, port, default_port)
     log = pgdata / "server.log"
     options = f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=on -c max_connections=200"
     try:
@@ -143,7 +160,16 @@ def start(pgdata: Path, port: int) -> RunningServer:
     running = status(pgdata)
     if running is None:
         raise EmbeddedServerError(f"PostgreSQL started but wrote no postmaster.pid; see {log}")
+    _write_as_server_user(pgdata / "dcv_port", str(port))
     return running
+
+
+def _write_as_server_user(path: Path, text: str) -> None:
+    path.write_text(text)
+    user = _system_user()
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
 def stop(pgdata: Path) -> bool:
@@ -160,7 +186,7 @@ def psql_path() -> Path:
 
 
 @contextlib.contextmanager
-def temporary_server(pgdata: Path, port: int):
+def temporary_server(pgdata: Path, port: int | None = None):
     """A throwaway server for tests: started here, stopped on exit."""
     server = start(pgdata, port)
     try:
