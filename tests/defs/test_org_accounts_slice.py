@@ -35,8 +35,6 @@ def monkeypatch_module():
 def _materialize(instance, selection, partition=None):
     from dagster_project.definitions import defs
 
-    job = defs.get_implicit_global_asset_job_def()
-    assert job is not None
     result = dg.materialize(
         [defs.get_assets_def(k) for k in selection],
         partition_key=partition,

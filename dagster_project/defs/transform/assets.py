@@ -16,6 +16,14 @@ from dagster_project.defs.transform.translator import ProjectTranslator
 PARTITIONED = "tag:partitioned"
 translator = ProjectTranslator()
 
+# Human-owned tables dbt reads (schema app): shown in their own group, never materialized by anything here.
+app_state = [
+    dg.AssetSpec(translator.get_asset_key(source), group_name="app_state", kinds={"postgres"},
+                 description=source.get("description") or None)
+    for source in json.loads(dbt_project.manifest_path.read_text())["sources"].values()
+    if source["source_name"] == "app"
+]
+
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     warehouse.export_client_env()
