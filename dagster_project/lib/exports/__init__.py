@@ -1,0 +1,1 @@
+"""What leaves the warehouse for people: ATT&CK Navigator layers, reports."""
