@@ -12,12 +12,39 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+# Keys are natural and version-independent (account id, ATT&CK external id, detection native id) so a
+# rebuild or an ATT&CK upgrade never orphans what a person decided; attack_version records what the
+# technique id meant when the decision was made, for the remap through revoked-by chains.
 UP = """
-select 1;
+create table app.gap_triage (
+    provider text not null default 'aws',
+    account_id text not null,
+    technique_id text not null,
+    attack_version text,
+    status text not null check (status in ('open', 'acknowledged', 'remediated', 'accepted_risk')),
+    note text,
+    updated_by text not null default current_user,
+    updated_at timestamptz not null default now(),
+    primary key (provider, account_id, technique_id)
+);
+
+create table app.detection_attributes (
+    provider text not null default 'aws',
+    account_id text not null,
+    native_id text not null,
+    owner text,
+    tags text[],
+    updated_by text not null default current_user,
+    updated_at timestamptz not null default now(),
+    primary key (provider, account_id, native_id)
+);
+grant select, insert, update, delete on app.gap_triage, app.detection_attributes to dcv_ingest;
+grant select on app.gap_triage, app.detection_attributes to dcv_transform;
 """
 
 DOWN = """
-select 1;
+drop table if exists app.detection_attributes;
+drop table if exists app.gap_triage;
 """
 
 
