@@ -1,0 +1,90 @@
+"""ATT&CK ingest: every configured STIX bundle and external knowledge file, verbatim into raw.
+
+Unpartitioned: ATT&CK is versioned, not daily. A bad file fails the run with the file and object named, is
+recorded in raw.quarantine, and leaves the versions already loaded (and the active one) untouched.
+"""
+
+import os
+
+import dagster as dg
+
+from dagster_project.defs.resources import WarehouseResource
+from dagster_project.lib import settings
+from dagster_project.lib.attack import bundle, knowledge, sources, store
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "attack_bundles"], group_name="attack", kinds={"python", "postgres"},
+                     description="One row per loaded ATT&CK version: source, sha256, STIX spec, object counts."),
+        dg.AssetSpec(["raw", "attack_objects"], group_name="attack", kinds={"python", "postgres"},
+                     description="Every STIX object verbatim (JSONB), keyed by ATT&CK version + STIX id."),
+    ],
+)
+def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    cfg = settings.load()
+    refs = sources.attack_sources(cfg)
+    loaded, rejects, failures = [], [], []
+    for ref in refs:
+        try:
+            parsed = bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE"))
+        except bundle.BundleError as exc:
+            rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
+            failures.append(str(exc))
+            continue
+        with warehouse.connect() as conn:
+            status = store.load_bundle(conn, parsed)
+        context.log.info(f"ATT&CK {parsed.attack_version} from {ref}: {status}")
+        official = sources.official_sha256(parsed.attack_version, parsed.spec_version)
+        loaded.append({"version": parsed.attack_version, "status": status, "sha256": parsed.sha256,
+                       "spec_version": parsed.spec_version, "objects": len(parsed.objects),
+                       "official_release": official == parsed.sha256, "source": ref, "counts": parsed.counts})
+        del parsed
+    with warehouse.connect() as conn:
+        store.quarantine(conn, rejects)
+        activated = store.activate_if_none(conn, [b["version"] for b in loaded])
+        active = store.active_version(conn)
+    if failures:
+        raise dg.Failure(description="ATT&CK load failed (previously loaded versions are unchanged): "
+                         + "; ".join(failures), metadata={"loaded": loaded})
+    metadata = {
+        "versions": [b["version"] for b in loaded],
+        "loads": dg.MetadataValue.json(loaded),
+        "active_version": active,
+        "activated_now": activated,
+        "objects": sum(b["objects"] for b in loaded),
+    }
+    yield dg.MaterializeResult(asset_key=["raw", "attack_bundles"], metadata=metadata)
+    yield dg.MaterializeResult(asset_key=["raw", "attack_objects"],
+                               metadata={"objects": metadata["objects"], "versions": metadata["versions"]})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "knowledge_documents"], group_name="attack", kinds={"python", "postgres"},
+                     description="External knowledge files (CTID Mappings Explorer): source, sha256, metadata."),
+        dg.AssetSpec(["raw", "knowledge_objects"], group_name="attack", kinds={"python", "postgres"},
+                     description="Each mapping object of an external knowledge file, verbatim (JSONB)."),
+    ],
+)
+def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    cfg = settings.load()
+    refs = sources.knowledge_sources(cfg, os.environ.get("DCV_KNOWLEDGE_SOURCE"))
+    loads, rejects = [], []
+    for ref in refs:
+        try:
+            doc = knowledge.parse_ctid(ref, sources.fetch(ref, "DCV_KNOWLEDGE_SOURCE"))
+        except bundle.BundleError as exc:
+            rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
+            continue
+        with warehouse.connect() as conn:
+            status = store.load_knowledge(conn, doc, "ctid_mappings_explorer")
+        loads.append({"file": doc.source_file, "status": status, "sha256": doc.sha256,
+                      "attack_version": doc.metadata.get("attack_version"), "objects": len(doc.objects)})
+    with warehouse.connect() as conn:
+        store.quarantine(conn, rejects, source="knowledge_documents")
+    if rejects:
+        raise dg.Failure(description="knowledge load failed: " + "; ".join(f"{r[0]}: {r[1]}" for r in rejects))
+    yield dg.MaterializeResult(asset_key=["raw", "knowledge_documents"], metadata={"loads": dg.MetadataValue.json(loads)})
+    yield dg.MaterializeResult(asset_key=["raw", "knowledge_objects"],
+                               metadata={"objects": sum(d["objects"] for d in loads)})

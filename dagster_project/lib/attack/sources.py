@@ -1,0 +1,87 @@
+"""Where ATT&CK and external knowledge come from: DCV_ATTACK_SOURCE / DCV_KNOWLEDGE_SOURCE, else pinned defaults.
+
+The default ATT&CK source is the official STIX 2.1 bundle of PINNED_VERSION, downloaded once into DCV_HOME and
+verified against the sha256 that mitreattack-python publishes for that release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from mitreattack import release_info
+
+from dagster_project.lib.settings import Settings
+
+PINNED_VERSION = "18.1"
+DOMAIN = "enterprise-attack"
+OFFICIAL_URL = "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/{domain}/{domain}-{version}.json"
+CTID_AWS_URL = ("https://center-for-threat-informed-defense.github.io/mappings-explorer/data/aws/attack-16.1/"
+                "aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json")
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be read, stated with the variable to set."""
+
+
+def split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def is_url(ref: str) -> bool:
+    return ref.startswith(("https://", "http://"))
+
+
+def fetch(ref: str, variable: str) -> bytes:
+    """The bytes of a local path or URL; errors name the source and the variable that chose it."""
+    if is_url(ref):
+        try:
+            with urllib.request.urlopen(ref, timeout=60) as response:
+                return response.read()
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise SourceError(f"cannot download {ref} ({exc}); without network set {variable} to a local "
+                              "file (.json or .json.gz)") from None
+    path = Path(ref).expanduser()
+    if not path.is_file():
+        raise SourceError(f"{ref}: no such file (from {variable})")
+    return path.read_bytes()
+
+
+def official_sha256(version: str, spec: str = "2.1") -> str | None:
+    table = release_info.STIX21 if spec == "2.1" else release_info.STIX20
+    return table.get("enterprise", {}).get(version)
+
+
+def pinned_bundle(cfg: Settings, version: str = PINNED_VERSION) -> str:
+    """The official bundle cached under DCV_HOME/attack, downloaded and verified on first use."""
+    url = OFFICIAL_URL.format(domain=DOMAIN, version=version)
+    path = cfg.home / "attack" / f"{DOMAIN}-{version}.json"
+    expected = official_sha256(version)
+    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == expected:
+        return str(path)
+    try:
+        data = fetch(url, "DCV_ATTACK_SOURCE")
+    except SourceError as exc:
+        raise SourceError(f"ATT&CK {version} is not cached in {path.parent} and {exc}") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if expected and digest != expected:
+        raise SourceError(f"{url}: sha256 {digest} does not match the official ATT&CK {version} release "
+                          f"({expected}); set DCV_ATTACK_SOURCE to a trusted copy")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+def attack_sources(cfg: Settings) -> list[str]:
+    """DCV_ATTACK_SOURCE (comma-separated paths/URLs), else the pinned official release."""
+    return split(cfg.attack_source) if cfg.attack_source else [pinned_bundle(cfg)]
+
+
+def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
+    """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS file in DCV_SHARED, else its official URL."""
+    if env_value:
+        return split(env_value)
+    local = sorted((cfg.shared_dir / "ctid" / "mappings-explorer").glob("aws-*.json"))
+    return [str(p) for p in local] or [CTID_AWS_URL]
