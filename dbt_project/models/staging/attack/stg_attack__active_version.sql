@@ -1,0 +1,15 @@
+with
+
+source as (
+    select * from {{ source('attack_app', 'attack_active_version') }}
+),
+
+renamed as (
+    select
+        attack_version,
+        activated_by,
+        activated_at
+    from source
+)
+
+select * from renamed
