@@ -28,7 +28,7 @@ items as (
 
 versioned as (
     -- no recorded version means "the version active when it was recorded": assume today's active one
-    select items.*, coalesce(items.attack_version, active.attack_version) as recorded_version
+    select distinct items.*, coalesce(items.attack_version, active.attack_version) as recorded_version
     from items
     cross join active
 ),
