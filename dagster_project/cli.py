@@ -2,6 +2,7 @@
 
     dcv db start|stop|status|url|migrate|shell   the warehouse in use (embedded unless DCV_DATABASE_URL)
     dcv exec -- CMD ...                          run CMD with the warehouse up and its environment set
+    dcv attack versions|activate VERSION         loaded ATT&CK versions; switch the active one (docs/attack.md)
 """
 
 from __future__ import annotations
@@ -58,6 +59,24 @@ def _exec(command: list[str]) -> int:
     return 0  # not reached
 
 
+def _attack(action: str, version: str | None) -> int:
+    from dagster_project.lib.attack import store
+
+    target, _ = runtime.prepare()
+    with connection.connect(target.url) as conn:
+        if action == "activate":
+            if not version:
+                print("dcv attack activate: give the version, e.g. `dcv attack activate 18.1`", file=sys.stderr)
+                return 2
+            previous = store.activate(conn, version, note="dcv attack activate")
+            print(f"active ATT&CK version: {version} (was {previous or 'none'}); rebuild the marts: dbt build")
+            return 0
+        active = store.active_version(conn)
+        for loaded in store.loaded_versions(conn):
+            print(f"{loaded}{'  (active)' if loaded == active else ''}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dcv", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -65,8 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["start", "stop", "status", "url", "migrate", "shell"])
     ex = sub.add_parser("exec", help="run a command with the warehouse environment")
     ex.add_argument("command", nargs=argparse.REMAINDER)
+    attack = sub.add_parser("attack", help="ATT&CK versions: list them, switch the active one")
+    attack.add_argument("action", choices=["versions", "activate"])
+    attack.add_argument("version", nargs="?")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "attack":
+            return _attack(args.action, args.version)
         return _db(args.action) if args.cmd == "db" else _exec(args.command)
     except KNOWN_ERRORS as exc:
         print(f"dcv: error: {exc}", file=sys.stderr)
