@@ -1,0 +1,94 @@
+"""The real ATT&CK 16.1, 17.1, 18.1 bundles and the CTID AWS mappings (../shared), loaded once per module.
+
+Expectations were checked against the data: 18.1 has 14 tactics and 691 live techniques + sub-techniques;
+17.1 -> 18.1 adds 12 and renames 2; 16.1 -> 17.1 revokes T1574.002 in favour of T1574.001.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dagster_project.lib import settings
+from dagster_project.lib.attack import bundle, knowledge, store
+
+VERSIONS = ["16.1", "17.1", "18.1"]
+
+
+@pytest.fixture(scope="module")
+def loaded(shared_dir, warehouse_url, tmp_path_factory):
+    paths = [shared_dir / "attack" / f"enterprise-attack-{v}.json.gz" for v in VERSIONS]
+    ctid = sorted((shared_dir / "ctid" / "mappings-explorer").glob("aws-*.json"))
+    if not all(p.exists() for p in paths) or not ctid:
+        pytest.skip(f"ATT&CK bundles or CTID mappings missing under {shared_dir}")
+    with psycopg.connect(warehouse_url) as conn:
+        statuses = [store.load_bundle(conn, bundle.parse(str(p), p.read_bytes())) for p in paths]
+        store.load_knowledge(conn, knowledge.parse_ctid(str(ctid[0]), ctid[0].read_bytes()), "ctid_mappings_explorer")
+        store.activate_if_none(conn, VERSIONS)
+        conn.execute("""insert into app.manual_mappings (native_id, technique_id, attack_version, rationale)
+                        values ('dll-rule', 'T1574.002', '16.1', 'written against 16.1')""")
+    target = tmp_path_factory.mktemp("dbt_target")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(settings.DBT_PROJECT_DIR),
+         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
+         "-s", "+path:models/marts/attack", "path:seeds/knowledge"],
+        capture_output=True, text=True, cwd=settings.PROJECT_ROOT)
+    assert result.returncode == 0, result.stdout[-4000:]
+    return {"paths": paths, "statuses": statuses}
+
+
+def test_versions_loaded_and_newest_active(loaded, db):
+    assert loaded["statuses"] == ["loaded"] * 3
+    rows = db.execute("select version, is_active from marts.mitre_versions order by version_sort").fetchall()
+    assert rows == [("16.1", False), ("17.1", False), ("18.1", True)]
+
+
+def test_reload_is_idempotent(loaded, db):
+    before = db.execute("select count(*), max(loaded_at) from raw.attack_bundles").fetchone()
+    path = loaded["paths"][-1]
+    assert store.load_bundle(db, bundle.parse(str(path), path.read_bytes())) == "unchanged"
+    assert db.execute("select count(*), max(loaded_at) from raw.attack_bundles").fetchone() == before
+    assert db.execute("select count(*) from raw.attack_objects where attack_version = '18.1'").fetchone()[0] == 24771
+
+
+def test_18_1_matrix_counts(loaded, db):
+    tactics, techniques = db.execute("""
+        select (select count(*) from marts.mitre_tactics t where t.version_id = v.id and not t.is_revoked),
+               (select count(*) from marts.mitre_techniques t
+                 where t.version_id = v.id and not t.is_revoked and not t.is_deprecated)
+        from marts.mitre_versions v where v.version = '18.1'""").fetchone()
+    assert (tactics, techniques) == (14, 691)
+    orders = db.execute("""select array_agg(display_order order by display_order) from marts.mitre_tactics t
+                           join marts.mitre_versions v on v.id = t.version_id where v.version = '18.1'""").fetchone()[0]
+    assert orders == list(range(1, 15))
+
+
+def test_17_to_18_adds_12_renames_2(loaded, db):
+    counts = dict(db.execute("""select change_kind, count(*) from marts.mitre_version_diff
+                                where from_version = '17.1' and to_version = '18.1' and object_type = 'technique'
+                                group by 1""").fetchall())
+    assert counts.get("added") == 12 and counts.get("renamed") == 2
+
+
+def test_t1574_002_revoked_and_carried(loaded, db):
+    diff = db.execute("""select new_external_id from marts.mitre_version_diff where from_version = '16.1'
+                         and to_version = '17.1' and change_kind = 'revoked' and external_id = 'T1574.002'""")
+    assert diff.fetchone() == ("T1574.001",)
+    carried = db.execute("""select technique_id, remap_kind, remap_chain from marts.review_state_remapped
+                            where item_source = 'manual_mapping' and recorded_technique_id = 'T1574.002'""")
+    assert carried.fetchone() == ("T1574.001", "revoked_by", ["T1574.002", "T1574.001"])
+
+
+def test_threat_indicators_from_all_three_sources(loaded, db):
+    sources = dict(db.execute("select source, count(*) from marts.threat_indicators group by 1").fetchall())
+    assert set(sources) == {"attack_analytic", "ctid_mappings_explorer", "curated"}
+    ctid_versions = db.execute("""select distinct attack_version from marts.threat_indicators
+                                  where source = 'ctid_mappings_explorer'""").fetchall()
+    assert ctid_versions == [("16.1",)]  # written against 16.1, carried onto 18.1
+    api = db.execute("""select count(*) from marts.threat_indicators where indicator_type = 'api_call'
+                        and indicator_value !~ '^[a-z0-9-]+\\.amazonaws\\.com:[A-Z][A-Za-z0-9]+$'""").fetchone()[0]
+    assert api == 0
+    seed_refs = db.execute("select count(*) from marts.threat_indicators where source = 'curated'").fetchone()[0]
+    assert seed_refs > 0
