@@ -29,6 +29,7 @@ class Settings:
     database_url: str | None  # None = embedded server under home/pgdata
     pg_port: int | None  # None: DEFAULT_PG_PORT, or the next free one if another program holds it
     attack_source: str | None
+    knowledge_source: str | None  # external mapping files (CTID); None = the CTID AWS file in shared_dir
     shared_dir: Path
 
     @property
@@ -73,5 +74,6 @@ def load(env: os._Environ[str] | dict[str, str] = os.environ) -> Settings:
         database_url=external_url_from_env(env),
         pg_port=int(port_text) if port_text else None,
         attack_source=env.get("DCV_ATTACK_SOURCE") or None,
+        knowledge_source=env.get("DCV_KNOWLEDGE_SOURCE") or None,
         shared_dir=Path(env.get("DCV_SHARED") or PROJECT_ROOT.parent / "shared").resolve(),
     )

@@ -4,7 +4,6 @@ Unpartitioned: ATT&CK is versioned, not daily. A bad file fails the run with the
 recorded in raw.quarantine, and leaves the versions already loaded (and the active one) untouched.
 """
 
-import os
 
 import dagster as dg
 
@@ -69,7 +68,7 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 )
 def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     cfg = settings.load()
-    refs = sources.knowledge_sources(cfg, os.environ.get("DCV_KNOWLEDGE_SOURCE"))
+    refs = sources.knowledge_sources(cfg, cfg.knowledge_source)
     loads, rejects = [], []
     for ref in refs:
         try:

@@ -5,7 +5,8 @@ with
 
 analytics as (
     select * from {{ ref('stg_attack__analytics') }}
-    where not is_revoked and not is_deprecated
+    where
+        not is_revoked and not is_deprecated
         and (log_source_name ilike 'aws:%' or log_source_name ilike 'cloudtrail%')
 ),
 
@@ -15,13 +16,20 @@ strategies as (
 ),
 
 detects as (
-    select attack_version, source_ref as strategy_stix_id, target_ref as technique_stix_id
+    select
+        attack_version,
+        source_ref as strategy_stix_id,
+        target_ref as technique_stix_id
     from {{ ref('stg_attack__relationships') }}
     where relationship_type = 'detects' and not is_revoked
 ),
 
 techniques as (
-    select attack_version, stix_id, technique_id from {{ ref('stg_attack__techniques') }}
+    select
+        attack_version,
+        stix_id,
+        technique_id
+    from {{ ref('stg_attack__techniques') }}
 ),
 
 event_sources as (
@@ -51,8 +59,9 @@ select distinct
     event_sources.event_source || ':' || tokens.event_name as indicator_value
 from tokens
 inner join event_sources
-    on tokens.event_name = event_sources.event_name
-    and (tokens.service_prefix is null or event_sources.event_source like tokens.service_prefix || '%')
+    on
+        tokens.event_name = event_sources.event_name
+        and (tokens.service_prefix is null or event_sources.event_source like tokens.service_prefix || '%')
 inner join strategies
     on tokens.attack_version = strategies.attack_version and tokens.stix_id = strategies.analytic_stix_id
 inner join detects

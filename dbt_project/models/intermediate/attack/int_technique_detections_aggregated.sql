@@ -2,7 +2,10 @@
 with
 
 detects as (
-    select attack_version, source_ref as strategy_stix_id, target_ref as technique_stix_id
+    select
+        attack_version,
+        source_ref as strategy_stix_id,
+        target_ref as technique_stix_id
     from {{ ref('stg_attack__relationships') }}
     where relationship_type = 'detects' and source_type = 'x-mitre-detection-strategy' and not is_revoked
 ),
@@ -18,7 +21,10 @@ analytics as (
 ),
 
 components as (
-    select attack_version, stix_id, name
+    select
+        attack_version,
+        stix_id,
+        name
     from {{ ref('stg_attack__objects') }}
     where stix_type = 'x-mitre-data-component'
 ),
@@ -39,14 +45,17 @@ per_strategy as (
         detects.technique_stix_id,
         strategies.detection_strategy_id,
         min(strategies.name) as strategy_name,
-        string_agg('- ' || analytic_text.analytic_id || ': ' || analytic_text.description, e'\n'
-            order by analytic_text.analytic_id) as analytic_lines
+        string_agg(
+            '- ' || analytic_text.analytic_id || ': ' || analytic_text.description, e'\n'
+            order by analytic_text.analytic_id
+        ) as analytic_lines
     from detects
     inner join strategies
         on detects.attack_version = strategies.attack_version and detects.strategy_stix_id = strategies.stix_id
     left join analytic_text
-        on strategies.attack_version = analytic_text.attack_version
-        and strategies.analytic_stix_id = analytic_text.stix_id
+        on
+            strategies.attack_version = analytic_text.attack_version
+            and strategies.analytic_stix_id = analytic_text.stix_id
     group by detects.attack_version, detects.technique_stix_id, strategies.detection_strategy_id
 ),
 
@@ -54,8 +63,10 @@ guidance as (
     select
         attack_version,
         technique_stix_id,
-        string_agg(detection_strategy_id || ' ' || strategy_name || coalesce(e'\n' || analytic_lines, ''), e'\n\n'
-            order by detection_strategy_id) as detection_guidance
+        string_agg(
+            detection_strategy_id || ' ' || strategy_name || coalesce(e'\n' || analytic_lines, ''), e'\n\n'
+            order by detection_strategy_id
+        ) as detection_guidance
     from per_strategy
     group by attack_version, technique_stix_id
 ),
@@ -73,8 +84,9 @@ sources as (
     inner join analytics
         on strategies.attack_version = analytics.attack_version and strategies.analytic_stix_id = analytics.stix_id
     left join components
-        on analytics.attack_version = components.attack_version
-        and analytics.data_component_stix_id = components.stix_id
+        on
+            analytics.attack_version = components.attack_version
+            and analytics.data_component_stix_id = components.stix_id
     group by detects.attack_version, detects.technique_stix_id
 )
 

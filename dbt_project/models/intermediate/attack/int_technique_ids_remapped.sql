@@ -35,10 +35,11 @@ located as (
     from recorded
     cross join active
     left join techniques as same_object
-        on same_object.attack_version = active.attack_version and same_object.stix_id = recorded.stix_id
+        on active.attack_version = same_object.attack_version and recorded.stix_id = same_object.stix_id
     left join techniques as same_id
-        on same_object.stix_id is null and same_id.attack_version = active.attack_version
-        and same_id.technique_id = recorded.recorded_technique_id and not same_id.is_revoked
+        on
+            same_object.stix_id is null and active.attack_version = same_id.attack_version
+            and recorded.recorded_technique_id = same_id.technique_id and not same_id.is_revoked
 ),
 
 resolved as (
@@ -73,8 +74,9 @@ resolved as (
         coalesce(revocations.revocation_chain, array[located.recorded_technique_id]) as remap_chain
     from located
     left join revocations
-        on located.active_is_revoked and revocations.attack_version = located.active_version
-        and revocations.stix_id = located.active_stix_id
+        on
+            located.active_is_revoked and located.active_version = revocations.attack_version
+            and located.active_stix_id = revocations.stix_id
 )
 
 select

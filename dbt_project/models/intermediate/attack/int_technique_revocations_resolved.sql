@@ -6,7 +6,10 @@ techniques as (
 ),
 
 revoked_by as (
-    select attack_version, source_ref, target_ref
+    select
+        attack_version,
+        source_ref,
+        target_ref
     from {{ ref('stg_attack__relationships') }}
     where relationship_type = 'revoked-by' and source_type = 'attack-pattern'
 ),
@@ -14,8 +17,8 @@ revoked_by as (
 chain (attack_version, start_stix_id, current_stix_id, depth, path) as (
     select
         t.attack_version,
-        t.stix_id,
-        t.stix_id,
+        t.stix_id as start_stix_id,
+        t.stix_id as current_stix_id,
         0,
         array[t.technique_id]
     from techniques as t
@@ -29,8 +32,9 @@ chain (attack_version, start_stix_id, current_stix_id, depth, path) as (
         chain.path || target.technique_id
     from chain
     inner join revoked_by as r
-        on chain.attack_version = r.attack_version
-        and chain.current_stix_id = r.source_ref
+        on
+            chain.attack_version = r.attack_version
+            and chain.current_stix_id = r.source_ref
     inner join techniques as target
         on r.attack_version = target.attack_version and r.target_ref = target.stix_id
     where chain.depth < 10

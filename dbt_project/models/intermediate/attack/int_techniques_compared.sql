@@ -2,11 +2,16 @@
 with
 
 versions as (
-    select attack_version, version_sort from {{ ref('stg_attack__bundles') }}
+    select
+        attack_version,
+        version_sort
+    from {{ ref('stg_attack__bundles') }}
 ),
 
 pairs as (
-    select a.attack_version as from_version, b.attack_version as to_version
+    select
+        a.attack_version as from_version,
+        b.attack_version as to_version
     from versions as a
     inner join versions as b on a.version_sort < b.version_sort
 ),
@@ -16,13 +21,19 @@ techniques as materialized (
 ),
 
 old as materialized (
-    select pairs.from_version, pairs.to_version, techniques.*
+    select
+        pairs.from_version,
+        pairs.to_version,
+        techniques.*
     from pairs
     inner join techniques on pairs.from_version = techniques.attack_version
 ),
 
 new as materialized (
-    select pairs.from_version, pairs.to_version, techniques.*
+    select
+        pairs.from_version,
+        pairs.to_version,
+        techniques.*
     from pairs
     inner join techniques on pairs.to_version = techniques.attack_version
 ),
@@ -53,30 +64,65 @@ matched as (
     full outer join new
         on old.from_version = new.from_version and old.to_version = new.to_version and old.stix_id = new.stix_id
     left join techniques as replacement
-        on new.to_version = replacement.attack_version and new.revoked_by_technique_id = replacement.technique_id
-        and not replacement.is_revoked
+        on
+            new.to_version = replacement.attack_version and new.revoked_by_technique_id = replacement.technique_id
+            and not replacement.is_revoked
 ),
 
 changes as (
-    select *, 'added' as change_kind from matched where old_id is null and new_live
+    select
+        *,
+        'added' as change_kind
+    from matched
+    where old_id is null and new_live
     union all
-    select *, 'removed' from matched where new_id is null and old_live
+    select
+        *,
+        'removed'
+    from matched
+    where new_id is null and old_live
     union all
-    select *, 'revoked' from matched where old_live and new_revoked
+    select
+        *,
+        'revoked'
+    from matched
+    where old_live and new_revoked
     union all
-    select *, 'deprecated' from matched where old_live and new_deprecated and not new_revoked
+    select
+        *,
+        'deprecated'
+    from matched
+    where old_live and new_deprecated and not new_revoked
     union all
-    select *, 'reidentified' from matched where old_id <> new_id and not old_revoked
+    select
+        *,
+        'reidentified'
+    from matched
+    where old_id <> new_id and not old_revoked
     union all
-    select *, 'renamed' from matched where old_live and new_live and old_name <> new_name
+    select
+        *,
+        'renamed'
+    from matched
+    where old_live and new_live and old_name <> new_name
     union all
-    select *, 'moved_tactic' from matched where old_live and new_live and old_tactics <> new_tactics
+    select
+        *,
+        'moved_tactic'
+    from matched
+    where old_live and new_live and old_tactics <> new_tactics
     union all
     -- a sub-technique that became a technique (directly, or by being revoked in favour of one)
-    select *, 'promoted' from matched
+    select
+        *,
+        'promoted'
+    from matched
     where old_live and old_is_sub and ((new_live and not new_is_sub) or (new_revoked and not replacement_is_sub))
     union all
-    select *, 'demoted' from matched
+    select
+        *,
+        'demoted'
+    from matched
     where old_live and not old_is_sub and ((new_live and new_is_sub) or (new_revoked and replacement_is_sub))
 )
 

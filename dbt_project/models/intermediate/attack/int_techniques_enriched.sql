@@ -58,5 +58,6 @@ left join detections
 left join revocations
     on techniques.attack_version = revocations.attack_version and techniques.stix_id = revocations.stix_id
 left join technique_tactic_ids
-    on techniques.attack_version = technique_tactic_ids.attack_version
-    and techniques.stix_id = technique_tactic_ids.stix_id
+    on
+        techniques.attack_version = technique_tactic_ids.attack_version
+        and techniques.stix_id = technique_tactic_ids.stix_id

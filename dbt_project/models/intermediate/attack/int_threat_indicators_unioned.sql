@@ -16,18 +16,28 @@ curated as (
 
 ctid_values as (
     -- GuardDuty finding types, Config rule names and Security Hub control ids named in the mapping comments
-    select ctid.*, 'finding_type' as indicator_type, rtrim(m.match[1], '.,;') as indicator_value
+    select
+        ctid.*,
+        'finding_type' as indicator_type,
+        rtrim(m.match[1], '.,;') as indicator_value
     from ctid
-    cross join lateral regexp_matches(ctid.comments, '\m([A-Z][A-Za-z0-9]*:[A-Za-z0-9]+/[A-Za-z0-9.!_-]+)', 'g')
-        as m (match)
+    cross join
+        lateral regexp_matches(ctid.comments, '\m([A-Z][A-Za-z0-9]*:[A-Za-z0-9]+/[A-Za-z0-9.!_-]+)', 'g')
+            as m (match)
     where ctid.capability_group = 'amazon_guardduty'
     union all
-    select ctid.*, 'config_rule', upper(replace(m.match[1], '-', '_'))
+    select
+        ctid.*,
+        'config_rule',
+        upper(replace(m.match[1], '-', '_'))
     from ctid
     cross join lateral regexp_matches(ctid.comments, '\m([a-z0-9]+(?:-[a-z0-9]+){2,})\M', 'g') as m (match)
     where ctid.capability_group = 'aws_config'
     union all
-    select ctid.*, 'control', m.match[1]
+    select
+        ctid.*,
+        'control',
+        m.match[1]
     from ctid
     cross join lateral regexp_matches(ctid.comments, '\m([A-Z][A-Za-z0-9]+\.[0-9]+)\M', 'g') as m (match)
     where ctid.capability_group = 'aws_security_hub'

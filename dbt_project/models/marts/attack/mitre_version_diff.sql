@@ -11,13 +11,31 @@ tactics as (
 
 unioned as (
     select
-        from_version, to_version, object_type, change_kind, stix_id, external_id, new_external_id,
-        name_before, name_after, tactics_before, tactics_after
+        from_version,
+        to_version,
+        object_type,
+        change_kind,
+        stix_id,
+        external_id,
+        new_external_id,
+        name_before,
+        name_after,
+        tactics_before,
+        tactics_after
     from techniques
     union all
     select
-        from_version, to_version, object_type, change_kind, stix_id, external_id, new_external_id,
-        name_before, name_after, null, split_into
+        from_version,
+        to_version,
+        object_type,
+        change_kind,
+        stix_id,
+        external_id,
+        new_external_id,
+        name_before,
+        name_after,
+        null,
+        split_into
     from tactics
 )
 

@@ -11,24 +11,40 @@ loaded as (
 ),
 
 items as (
-    select 'gap_triage' as item_source,
-        concat_ws('/', provider, account_id) as item_key, technique_id, attack_version
+    select
+        'gap_triage' as item_source,
+        concat_ws('/', provider, account_id) as item_key,
+        technique_id,
+        attack_version
     from {{ source('attack_app', 'gap_triage') }}
     union all
-    select 'mapping_verdict', concat_ws('/', provider, account_id, native_id), technique_id, attack_version
+    select
+        'mapping_verdict',
+        concat_ws('/', provider, account_id, native_id),
+        technique_id,
+        attack_version
     from {{ source('attack_app', 'mapping_verdicts') }}
     union all
-    select 'manual_mapping', concat_ws('/', provider, account_id, native_id), technique_id, attack_version
+    select
+        'manual_mapping',
+        concat_ws('/', provider, account_id, native_id),
+        technique_id,
+        attack_version
     from {{ source('attack_app', 'manual_mappings') }}
     union all
-    select 'indicator:' || source, concat_ws('/', indicator_type, indicator_value, source_ref), technique_id,
+    select
+        'indicator:' || source,
+        concat_ws('/', indicator_type, indicator_value, source_ref),
+        technique_id,
         attack_version
     from {{ ref('int_threat_indicators_unioned') }}
 ),
 
 versioned as (
     -- no recorded version means "the version active when it was recorded": assume today's active one
-    select distinct items.*, coalesce(items.attack_version, active.attack_version) as recorded_version
+    select distinct
+        items.*,
+        coalesce(items.attack_version, active.attack_version) as recorded_version
     from items
     cross join active
 ),
@@ -58,5 +74,6 @@ from versioned
 cross join active
 left join loaded on versioned.recorded_version = loaded.attack_version
 left join remap
-    on versioned.recorded_version = remap.recorded_version
-    and versioned.technique_id = remap.recorded_technique_id
+    on
+        versioned.recorded_version = remap.recorded_version
+        and versioned.technique_id = remap.recorded_technique_id

@@ -6,13 +6,20 @@ techniques as (
 ),
 
 uses as materialized (
-    select attack_version, source_ref, source_type, target_ref
+    select
+        attack_version,
+        source_ref,
+        source_type,
+        target_ref
     from {{ ref('stg_attack__relationships') }}
     where relationship_type = 'uses' and target_type = 'attack-pattern' and not is_revoked and not is_deprecated
 ),
 
 users as materialized (
-    select attack_version, stix_id, stix_type
+    select
+        attack_version,
+        stix_id,
+        stix_type
     from {{ ref('stg_attack__objects') }}
     where stix_type in ('intrusion-set', 'malware', 'tool', 'campaign') and not is_revoked and not is_deprecated
 ),
@@ -36,8 +43,10 @@ select
     coalesce(counted.group_count, 0)::int as group_count,
     coalesce(counted.software_count, 0)::int as software_count,
     coalesce(counted.campaign_count, 0)::int as campaign_count,
-    (coalesce(counted.group_count, 0) + coalesce(counted.software_count, 0)
-        + coalesce(counted.campaign_count, 0))::int as total_count
+    (
+        coalesce(counted.group_count, 0) + coalesce(counted.software_count, 0)
+        + coalesce(counted.campaign_count, 0)
+    )::int as total_count
 from techniques
 left join counted
     on techniques.attack_version = counted.attack_version and techniques.stix_id = counted.target_ref

@@ -14,5 +14,6 @@ select
 from techniques
 cross join lateral unnest(techniques.tactic_ids) as technique_tactic (tactic_id)
 inner join tactics
-    on techniques.version_id = tactics.version_id and technique_tactic.tactic_id = tactics.tactic_id
-    and not tactics.is_revoked
+    on
+        techniques.version_id = tactics.version_id and technique_tactic.tactic_id = tactics.tactic_id
+        and not tactics.is_revoked

@@ -36,14 +36,15 @@ carried as (
         candidates.provider
     from candidates
     inner join remap
-        on candidates.attack_version = remap.recorded_version
-        and candidates.technique_id = remap.recorded_technique_id
+        on
+            candidates.attack_version = remap.recorded_version
+            and candidates.technique_id = remap.recorded_technique_id
     inner join techniques
         on remap.active_version = techniques.attack_version and remap.technique_id = techniques.technique_id
     inner join providers on candidates.provider = providers.name
     order by
-        candidates.provider, candidates.indicator_type, candidates.indicator_value, techniques.id,
-        candidates.confidence desc, candidates.source, candidates.source_ref
+        candidates.provider asc, candidates.indicator_type asc, candidates.indicator_value asc, techniques.id asc,
+        candidates.confidence desc, candidates.source asc, candidates.source_ref asc
 )
 
 select

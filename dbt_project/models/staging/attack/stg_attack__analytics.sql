@@ -19,8 +19,10 @@ renamed as (
         log_source.ref ->> 'channel' as log_source_channel,
         log_source.ref ->> 'x_mitre_data_component_ref' as data_component_stix_id
     from source
-    left join lateral jsonb_array_elements(coalesce(source.payload -> 'x_mitre_log_source_references', '[]'))
-        with ordinality as log_source (ref, ordinal) on true
+    left join
+        lateral jsonb_array_elements(coalesce(source.payload -> 'x_mitre_log_source_references', '[]'))
+        with ordinality as log_source (ref, ordinal)
+        on true
 )
 
 select * from renamed

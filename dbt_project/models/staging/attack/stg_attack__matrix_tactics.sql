@@ -13,7 +13,8 @@ renamed as (
         refs.tactic_ref as tactic_stix_id,
         refs.display_order::int as display_order
     from source
-    cross join lateral jsonb_array_elements_text(source.payload -> 'tactic_refs')
+    cross join
+        lateral jsonb_array_elements_text(source.payload -> 'tactic_refs')
         with ordinality as refs (tactic_ref, display_order)
 )
 
