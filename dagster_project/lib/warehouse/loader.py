@@ -21,8 +21,9 @@ def _ident(qualified: str) -> sql.Composable:
 
 
 def to_copy_value(value: Any) -> Any:
-    """dicts/lists become JSON text (COPY casts text to jsonb); everything else passes through."""
-    if isinstance(value, dict | list):
+    """A dict, or a list holding dicts, becomes JSON text (COPY casts it to jsonb); a list of scalars stays a
+    list (psycopg writes a PostgreSQL array); everything else passes through."""
+    if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict | list) for v in value)):
         return json.dumps(value, separators=(",", ":"), default=str)
     return value
 

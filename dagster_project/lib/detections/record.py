@@ -1,0 +1,74 @@
+"""A collector record split into configuration and runtime state, each hashed canonically.
+
+The configuration hash identifies a detection *version*: the same filter pattern in 1,000 accounts is one
+content row, and an alarm changing state is not a new version (its state is hashed separately).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REQUIRED = ("provider", "service", "detection_type", "native_id", "api_object")
+
+
+@functools.cache
+def volatile_fields() -> dict[str, dict[str, frozenset[str]]]:
+    raw = yaml.safe_load((Path(__file__).with_name("volatile_fields.yaml")).read_text())
+    return {t: {part: frozenset(v.get(part) or []) for part in ("api_object", "related")} for t, v in raw.items()}
+
+
+def canonical_json(value: Any) -> str:
+    """Stable text for hashing: sorted keys, no whitespace, datetimes as ISO strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Split:
+    config: dict
+    config_json: str
+    config_hash: str
+    state: dict | None
+    state_json: str | None
+    state_hash: str | None
+
+
+def split(record: dict) -> Split:
+    """Separate the configuration (what someone set up) from runtime state (what AWS reports now)."""
+    fields = volatile_fields().get(record["detection_type"], {"api_object": frozenset(), "related": frozenset()})
+    api_object = record.get("api_object") or {}
+    related = record.get("related") or {}
+    config = {
+        "api_object": {k: v for k, v in api_object.items() if k not in fields["api_object"]},
+        "related": {k: v for k, v in related.items() if k not in fields["related"]},
+    }
+    state = {
+        **{k: api_object[k] for k in fields["api_object"] if k in api_object},
+        **{k: related[k] for k in fields["related"] if k in related},
+    }
+    config_json = canonical_json(config)
+    state_json = canonical_json(state) if state else None
+    return Split(config, config_json, sha256(config_json), state or None, state_json,
+                 sha256(state_json) if state_json else None)
+
+
+def problem(record: Any) -> str | None:
+    """Why a record cannot be stored, or None. Checked before anything is written."""
+    if not isinstance(record, dict):
+        return f"expected a detection record (dict), got {type(record).__name__}"
+    missing = [k for k in REQUIRED if not record.get(k)]
+    if missing:
+        return f"record lacks {', '.join(missing)}"
+    if not isinstance(record["api_object"], dict):
+        return "api_object must be a JSON object"
+    return None

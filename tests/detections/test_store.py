@@ -1,0 +1,129 @@
+"""Raw detection storage: idempotent per day, growth follows churn, backfills split and merge correctly."""
+
+import gzip
+import hashlib
+import json
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+
+from dagster_project.lib.detections.snapshots import SnapshotWriter
+from dagster_project.lib.detections.store import AccountScan, store_partition
+
+D1, D2, D3 = date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)
+ACCOUNT = "111111111111"
+
+
+def rule(name, pattern="{ $.eventName = ConsoleLogin }", region="us-east-1", service="cloudwatch_logs"):
+    return {"provider": "aws", "account_id": ACCOUNT, "region": region, "service": service,
+            "detection_type": "metric_filter", "native_id": f"trail:{name}", "name": name,
+            "api_object": {"filterName": name, "filterPattern": pattern, "logGroupName": "trail"}, "related": {}}
+
+
+def alarm(name, state):
+    return {"provider": "aws", "account_id": ACCOUNT, "region": "us-east-1", "service": "cloudwatch",
+            "detection_type": "metric_alarm", "native_id": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}",
+            "name": name, "api_object": {"AlarmName": name, "MetricName": name, "StateValue": state},
+            "related": {}}
+
+
+def load(url, day, records, **scan):
+    with psycopg.connect(url) as conn:
+        return store_partition(conn, day, [AccountScan("aws", ACCOUNT, datetime.now(UTC), records, **scan)])
+
+
+def presence(db):
+    return db.execute("select native_id, valid_from, valid_to from raw.detection_presence "
+                      "order by native_id, valid_from").fetchall()
+
+
+def sizes(db):
+    return db.execute("select (select count(*) from raw.detection_contents), "
+                      "(select count(*) from raw.detection_presence)").fetchone()
+
+
+@pytest.fixture(autouse=True)
+def empty(db):
+    db.execute("truncate raw.detection_presence, raw.declared_mappings, raw.detection_contents, raw.scans cascade")
+
+
+def test_same_day_three_times_changes_nothing(warehouse_url, db):
+    for _ in range(3):
+        load(warehouse_url, D1, [rule("a"), rule("b")])
+    assert presence(db) == [("trail:a", D1, None), ("trail:b", D1, None)]
+    assert db.execute("select count(*), min(status) from raw.scans").fetchone() == (1, "completed")
+
+
+def test_unchanged_day_adds_no_rows(warehouse_url, db):
+    load(warehouse_url, D1, [rule("a"), rule("b")])
+    before = sizes(db)
+    stats = load(warehouse_url, D2, [rule("a"), rule("b")])
+    assert sizes(db) == before and stats.intervals_opened == 0 and stats.intervals_closed == 0
+
+
+def test_change_remove_add(warehouse_url, db):
+    load(warehouse_url, D1, [rule("a"), rule("b"), rule("c")])
+    stats = load(warehouse_url, D2, [rule("a"), rule("b", "{ $.eventName = StopLogging }"), rule("d")])
+    assert presence(db) == [
+        ("trail:a", D1, None),
+        ("trail:b", D1, D2), ("trail:b", D2, None),   # modified: a new version from D2
+        ("trail:c", D1, D2),                         # removed on D2
+        ("trail:d", D2, None),                       # added on D2
+    ]
+    assert (stats.intervals_opened, stats.intervals_closed) == (2, 2)
+    load(warehouse_url, D2, [rule("a"), rule("b", "{ $.eventName = StopLogging }"), rule("d")])
+    assert len(presence(db)) == 5, "re-running D2 must not duplicate"
+
+
+def test_backfill_of_an_earlier_day_splits_and_merges(warehouse_url, db):
+    load(warehouse_url, D1, [rule("a"), rule("x")])
+    load(warehouse_url, D3, [rule("a"), rule("x")])
+    assert presence(db) == [("trail:a", D1, None), ("trail:x", D1, None)]
+    load(warehouse_url, D2, [rule("a")])  # x was missing on D2 only
+    assert presence(db) == [("trail:a", D1, None), ("trail:x", D1, D2), ("trail:x", D3, None)]
+    load(warehouse_url, D2, [rule("a"), rule("x")])  # corrected re-run of D2 merges x back into one interval
+    assert presence(db) == [("trail:a", D1, None), ("trail:x", D1, None)]
+
+
+def test_alarm_state_is_not_a_new_version(warehouse_url, db):
+    load(warehouse_url, D1, [alarm("root-usage", "OK")])
+    load(warehouse_url, D2, [alarm("root-usage", "ALARM")])
+    rows = db.execute("select content_hash, state_hash, valid_from, valid_to from raw.detection_presence "
+                      "order by valid_from").fetchall()
+    assert len(rows) == 2 and rows[0][0] == rows[1][0], "same configuration hash across the state change"
+    assert rows[0][1] != rows[1][1]
+    state = db.execute("select document from raw.detection_contents where content_hash = %s", (rows[1][1],)).fetchone()
+    assert state == ({"StateValue": "ALARM"},)
+
+
+def test_failed_service_scope_keeps_its_detections(warehouse_url, db):
+    load(warehouse_url, D1, [rule("a"), rule("gd", service="guardduty")])
+    load(warehouse_url, D2, [rule("a")], status="partial", failed_scopes={("us-east-1", "guardduty")},
+         errors=[{"service": "guardduty", "error_code": "AccessDeniedException"}])
+    assert presence(db) == [("trail:a", D1, None), ("trail:gd", D1, None)]
+    assert db.execute("select status, errors->0->>'error_code' from raw.scans where partition_date = %s",
+                      (D2,)).fetchone() == ("partial", "AccessDeniedException")
+
+
+def test_failed_scan_changes_no_presence(warehouse_url, db):
+    load(warehouse_url, D1, [rule("a")])
+    load(warehouse_url, D2, [], status="failed", errors=[{"error_code": "AccessDenied"}])
+    assert presence(db) == [("trail:a", D1, None)]
+
+
+def test_bad_record_is_rejected_and_the_rest_loads(warehouse_url, db):
+    stats = load(warehouse_url, D1, [rule("a"), {"provider": "aws", "service": "x"}, "garbage"])
+    assert presence(db) == [("trail:a", D1, None)]
+    assert len(stats.rejects) == 2 and "lacks" in stats.rejects[0][1]
+
+
+def test_snapshot_file_matches_its_recorded_checksum(warehouse_url, db, tmp_path):
+    with psycopg.connect(warehouse_url) as conn:
+        store_partition(conn, D1, [AccountScan("aws", ACCOUNT, datetime.now(UTC), [rule("a")])],
+                        snapshots=SnapshotWriter(tmp_path))
+    location, sha, size = db.execute("select snapshot_location, snapshot_sha256, compressed_bytes "
+                                     "from raw.scans").fetchone()
+    data = open(location, "rb").read()
+    assert hashlib.sha256(data).hexdigest() == sha and len(data) == size
+    assert json.loads(gzip.decompress(data))["records"][0]["native_id"] == "trail:a"
