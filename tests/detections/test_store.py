@@ -4,6 +4,7 @@ import gzip
 import hashlib
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -124,6 +125,6 @@ def test_snapshot_file_matches_its_recorded_checksum(warehouse_url, db, tmp_path
                         snapshots=SnapshotWriter(tmp_path))
     location, sha, size = db.execute("select snapshot_location, snapshot_sha256, compressed_bytes "
                                      "from raw.scans").fetchone()
-    data = open(location, "rb").read()
+    data = Path(location).read_bytes()
     assert hashlib.sha256(data).hexdigest() == sha and len(data) == size
     assert json.loads(gzip.decompress(data))["records"][0]["native_id"] == "trail:a"
