@@ -1,0 +1,26 @@
+with
+
+source as (
+    select * from {{ source('detections', 'detection_presence') }}
+),
+
+renamed as (
+    select
+        source as collection_source,
+        'aws' as provider,
+        nullif(account_id, '') as account_identifier,
+        nullif(region, '') as region,
+        service,
+        detection_type,
+        native_id,
+        name,
+        content_hash,
+        state_hash,
+        valid_from,
+        valid_to,
+        valid_to is null as is_current,
+        md5(concat_ws('|', source, account_id, region, service, native_id)) as detection_key
+    from source
+)
+
+select * from renamed
