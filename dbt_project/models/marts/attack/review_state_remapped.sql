@@ -16,21 +16,21 @@ items as (
         concat_ws('/', provider, account_id) as item_key,
         technique_id,
         attack_version
-    from {{ source('attack_app', 'gap_triage') }}
+    from {{ source('app', 'gap_triage') }}
     union all
     select
         'mapping_verdict',
         concat_ws('/', provider, account_id, native_id),
         technique_id,
         attack_version
-    from {{ source('attack_app', 'mapping_verdicts') }}
+    from {{ source('app', 'mapping_verdicts') }}
     union all
     select
         'manual_mapping',
         concat_ws('/', provider, account_id, native_id),
         technique_id,
         attack_version
-    from {{ source('attack_app', 'manual_mappings') }}
+    from {{ source('app', 'manual_mappings') }}
     union all
     select
         'indicator:' || source,

@@ -6,6 +6,9 @@
     ]
 ) }}
 
+-- Accounts (spec §A): the organization's listing, plus any account a scan or export saw that the listing
+-- lacks (an export-only organization has no listing), with the attributes people set in app.
+
 with
 
 listed as (
@@ -16,15 +19,42 @@ listed as (
         organization_id,
         account_status,
         partition_date,
-        row_number() over (partition by provider, account_identifier order by partition_date desc) as recency,
-        min(collected_at) over (partition by provider, account_identifier) as first_seen,
-        max(collected_at) over (partition by provider, account_identifier) as last_seen
+        collected_at,
+        row_number() over (partition by provider, account_identifier order by partition_date desc) as recency
     from {{ ref('stg_raw__org_accounts') }}
 ),
 
-latest as (
-    select * from listed
-    where recency = 1
+scanned as (
+    select
+        'aws' as provider,
+        account_identifier,
+        min(started_at) as first_seen,
+        max(started_at) as last_seen,
+        max(partition_date) as last_scan_date
+    from {{ ref('stg_detections__scans') }}
+    where account_identifier is not null and scan_status <> 'failed'
+    group by account_identifier
+),
+
+latest_regions as (
+    select distinct on (account_identifier)
+        account_identifier,
+        regions
+    from {{ ref('stg_detections__scans') }}
+    where account_identifier is not null and scan_status <> 'failed'
+    order by account_identifier, partition_date desc
+),
+
+known as (
+    select provider, account_identifier from listed
+    union
+    select provider, account_identifier from scanned
+),
+
+first_listed as (
+    select provider, account_identifier, min(collected_at) as first_seen, max(collected_at) as last_seen
+    from listed
+    group by provider, account_identifier
 ),
 
 attributes as (
@@ -36,23 +66,33 @@ providers as (
 )
 
 select
-    {{ stable_id(['latest.provider', 'latest.account_identifier']) }} as id,
+    {{ stable_id(['known.provider', 'known.account_identifier']) }} as id,
     providers.id as provider_id,
-    latest.account_identifier,
-    latest.account_name,
-    cast(null as text[]) as regions,
+    known.account_identifier,
+    coalesce(latest.account_name, known.account_identifier) as account_name,
+    latest_regions.regions,
     latest.organization_id,
     attributes.environment,
     -- an account nobody has rated yet counts as medium, so it is neither ignored nor over-weighted
     coalesce(attributes.criticality, 'medium') as criticality,
     attributes.owner,
-    latest.account_status,
-    latest.partition_date as last_scan_date,
-    latest.first_seen::timestamp as created_at,
-    greatest(latest.last_seen, attributes.updated_at)::timestamp as updated_at
-from latest
-inner join providers on latest.provider = providers.name
+    coalesce(latest.account_status, 'active') as account_status,
+    greatest(latest.partition_date, scanned.last_scan_date) as last_scan_date,
+    least(first_listed.first_seen, scanned.first_seen)::timestamp as created_at,
+    greatest(first_listed.last_seen, scanned.last_seen, attributes.updated_at)::timestamp as updated_at
+from known
+inner join providers on known.provider = providers.name
+left join listed as latest
+    on
+        known.provider = latest.provider
+        and known.account_identifier = latest.account_identifier
+        and latest.recency = 1
+left join first_listed
+    on known.provider = first_listed.provider and known.account_identifier = first_listed.account_identifier
+left join scanned
+    on known.provider = scanned.provider and known.account_identifier = scanned.account_identifier
+left join latest_regions on known.account_identifier = latest_regions.account_identifier
 left join attributes
     on
-        latest.provider = attributes.provider
-        and latest.account_identifier = attributes.account_identifier
+        known.provider = attributes.provider
+        and known.account_identifier = attributes.account_identifier

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('attack_app', 'attack_active_version') }}
+    select * from {{ source('app', 'attack_active_version') }}
 ),
 
 renamed as (

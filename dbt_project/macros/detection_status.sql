@@ -1,0 +1,23 @@
+{# Whether a detection's configuration is switched on, read from the field each AWS API uses for it.
+   (API field names, not ATT&CK knowledge: this is how each service spells "enabled".) #}
+{% macro detection_status(detection_type, api_object) -%}
+    case {{ detection_type }}
+        when 'event_rule' then
+            case when {{ api_object }} ->> 'State' like 'ENABLED%' then 'enabled' else 'disabled' end
+        when 'config_rule' then
+            case when coalesce({{ api_object }} ->> 'ConfigRuleState', 'ACTIVE') = 'ACTIVE' then 'enabled' else 'disabled' end
+        when 'guardduty_detector' then
+            case when {{ api_object }} ->> 'Status' = 'ENABLED' then 'enabled' else 'disabled' end
+        when 'securityhub_control' then
+            case when {{ api_object }} ->> 'ControlStatus' = 'ENABLED' then 'enabled' else 'disabled' end
+        when 'securityhub_standard' then
+            case when {{ api_object }} ->> 'StandardsStatus' in ('READY', 'PENDING', 'INCOMPLETE') then 'enabled'
+                else 'disabled' end
+        when 'sigma_rule' then
+            case when {{ api_object }} ->> 'status' = 'deprecated' then 'deprecated' else 'enabled' end
+        when 'elastic_rule' then
+            case when {{ api_object }} -> 'metadata' ->> 'maturity' = 'deprecated' then 'deprecated'
+                when ({{ api_object }} -> 'rule' ->> 'enabled') = 'false' then 'disabled' else 'enabled' end
+        else 'enabled'
+    end
+{%- endmacro %}

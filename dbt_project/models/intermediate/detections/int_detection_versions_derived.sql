@@ -1,0 +1,68 @@
+-- Detection versions from presence intervals (gaps and islands): consecutive intervals of one detection with
+-- the same configuration hash are one version (a state-only change is not a new version). Dated by scan day,
+-- so a backfill dates versions correctly — why this is not a dbt snapshot (docs/decisions.md).
+with
+
+intervals as (
+    select
+        detection_key,
+        collection_source,
+        provider,
+        account_identifier,
+        region,
+        service,
+        detection_type,
+        native_id,
+        name,
+        content_hash,
+        state_hash,
+        valid_from,
+        valid_to,
+        lag(content_hash) over (partition by detection_key order by valid_from) as previous_hash,
+        lag(valid_to) over (partition by detection_key order by valid_from) as previous_end
+    from {{ ref('stg_detections__presence') }}
+),
+
+marked as (
+    select
+        *,
+        -- a new version starts when the configuration changes or the detection comes back after a gap
+        case
+            when previous_hash is distinct from content_hash or previous_end is distinct from valid_from then 1
+            else 0
+        end as starts_version
+    from intervals
+),
+
+numbered as (
+    select
+        *,
+        sum(starts_version) over (partition by detection_key order by valid_from) as version
+    from marked
+),
+
+versions as (
+    select
+        detection_key,
+        version,
+        min(collection_source) as collection_source,
+        min(provider) as provider,
+        min(account_identifier) as account_identifier,
+        min(region) as region,
+        min(service) as service,
+        min(detection_type) as detection_type,
+        min(native_id) as native_id,
+        (array_agg(name order by valid_from desc))[1] as name,
+        min(content_hash) as content_hash,
+        (array_agg(state_hash order by valid_from desc))[1] as state_hash,
+        min(valid_from) as valid_from,
+        case when bool_or(valid_to is null) then null else max(valid_to) end as valid_to
+    from numbered
+    group by detection_key, version
+)
+
+select
+    *,
+    valid_to is null as is_current,
+    min(valid_from) over (partition by detection_key) as first_seen
+from versions

@@ -1,0 +1,116 @@
+"""Detection marts through real dbt: versions, health findings, drift between two scan days."""
+
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dagster_project.lib.detections.store import AccountScan, store_partition
+
+D1, D2 = date(2026, 4, 1), date(2026, 4, 2)
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def record(detection_type, service, native_id, api_object, related=None):
+    return {"provider": "aws", "account_id": ACCOUNT, "region": REGION, "service": service,
+            "detection_type": detection_type, "native_id": native_id, "name": native_id.split(":")[-1],
+            "api_object": api_object, "related": related or {}}
+
+
+def metric_filter(name, metric, pattern="{ $.eventName = ConsoleLogin }"):
+    return record("metric_filter", "cloudwatch_logs", f"trail:{name}", {
+        "filterName": name, "logGroupName": "trail", "filterPattern": pattern,
+        "metricTransformations": [{"metricName": metric, "metricNamespace": "CISBenchmark", "metricValue": "1"}]})
+
+
+def alarm(name, metric, actions=("arn:aws:sns:us-east-1:123456789012:sec",), state="OK", history=()):
+    return record("metric_alarm", "cloudwatch", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}", {
+        "AlarmName": name, "MetricName": metric, "Namespace": "CISBenchmark", "AlarmActions": list(actions),
+        "ActionsEnabled": True, "StateValue": state}, {"alarm_history": list(history)})
+
+
+def rule(name, state="ENABLED", targets=({"Id": "1", "Arn": "arn:aws:sns:us-east-1:123456789012:sec"},)):
+    return record("event_rule", "eventbridge", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}", {
+        "Name": name, "State": state, "EventPattern": json.dumps({"source": ["aws.iam"]})},
+        {"targets": list(targets)})
+
+
+def day_one():
+    return [
+        metric_filter("root-usage", "RootUsage"), alarm("root-usage", "RootUsage",
+                                                        history=[{"HistorySummary": "Alarm updated from OK to ALARM",
+                                                                  "Timestamp": "2026-03-25T10:00:00Z"}]),
+        metric_filter("orphan", "NobodyWatches"),
+        alarm("silent", "RootUsage", actions=()),
+        alarm("stale", "Stale", state="INSUFFICIENT_DATA"),
+        rule("iam-changes"), rule("no-targets", targets=()), rule("switched-off", state="DISABLED"),
+        record("guardduty_detector", "guardduty", "detector-1", {"Status": "ENABLED", "Features": [
+            {"Name": "CLOUD_TRAIL", "Status": "ENABLED"}, {"Name": "S3_DATA_EVENTS", "Status": "DISABLED"}]}),
+    ]
+
+
+def day_two():
+    records = [r for r in day_one() if r["native_id"] != "trail:orphan"]  # removed
+    records[0] = metric_filter("root-usage", "RootUsage", "{ $.userIdentity.type = Root }")  # modified
+    records.append(rule("new-rule"))  # added
+    records[1] = alarm("root-usage", "RootUsage", state="ALARM", history=records[1]["related"]["alarm_history"])
+    return records
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_url, dbt_manifest):
+    with psycopg.connect(warehouse_url) as conn:
+        for day, records in ((D1, day_one()), (D2, day_two())):
+            store_partition(conn, day, [AccountScan("aws", ACCOUNT, datetime(2026, 4, day.day, tzinfo=UTC), records,
+                                                    completed_at=datetime.now(UTC), regions=[REGION],
+                                                    services_scanned=4)])
+    dbt = str(Path(sys.executable).parent / "dbt")
+    done = subprocess.run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+                           "--select", "+detection_health", "+scan_snapshots", "+snapshot_storage",
+                           "--exclude", "path:models/marts/attack", "path:models/intermediate/attack"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:]
+    return warehouse_url
+
+
+def test_versions_and_status(built, db):
+    rows = db.execute("select native_id, version, status, previous_version_id is not null "
+                      "from marts.detections where native_id in ('trail:root-usage', 'trail:orphan') "
+                      "order by native_id, version").fetchall()
+    assert rows == [("trail:orphan", 1, "deprecated", False),
+                    ("trail:root-usage", 1, "deprecated", False),
+                    ("trail:root-usage", 2, "enabled", True)]
+    # the alarm changed state, not configuration: still one version
+    assert db.execute("select count(*) from marts.detections where native_id like '%alarm:root-usage'").fetchone() == (1,)
+    assert db.execute("select status from marts.detections where native_id like '%rule/switched-off' "
+                      "and is_current").fetchone() == ("disabled",)
+
+
+def test_health_names_each_problem(built, db):
+    health = dict(db.execute("""
+        select d.native_id, h.status || ' | ' || coalesce(h.error_details, '')
+        from marts.detection_health as h inner join marts.detections as d on h.detection_id = d.id""").fetchall())
+    by_name = {k.split("/")[-1].split(":")[-1]: v for k, v in health.items()}
+    assert by_name["iam-changes"].startswith("healthy")
+    assert by_name["no-targets"].startswith("broken") and "no targets" in by_name["no-targets"]
+    assert by_name["switched-off"].startswith("broken") and "disabled" in by_name["switched-off"]
+    assert by_name["silent"].startswith("broken") and "no actions" in by_name["silent"]
+    assert by_name["stale"].startswith("degraded") and "INSUFFICIENT_DATA" in by_name["stale"]
+    assert by_name["detector-1"].startswith("degraded") and "S3_DATA_EVENTS" in by_name["detector-1"]
+    assert "root-usage" in by_name and by_name["root-usage"].startswith("healthy")
+    assert "orphan" not in by_name, "a removed detection has no live health row"
+    trig = db.execute("""select h.last_triggered, h.trigger_count_30d from marts.detection_health as h
+        inner join marts.detections as d on h.detection_id = d.id where d.native_id like '%alarm:root-usage'""")
+    assert trig.fetchone() == (datetime(2026, 3, 25, 10, 0), 1)
+
+
+def test_drift_between_the_two_days(built, db):
+    rows = db.execute("select scan_day, total_detections, detections_added, detections_removed, "
+                      "detections_modified from marts.scan_snapshots order by scan_day").fetchall()
+    assert rows == [(D1, 9, 0, 0, 0), (D2, 9, 1, 1, 1)]
+    assert db.execute("select count(*) from marts.snapshot_storage").fetchone() == (0,)
