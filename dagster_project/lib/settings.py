@@ -50,8 +50,33 @@ class Settings:
         return Path(os.environ.get("DCV_EXPORT_DIR") or self.home / "exports")
 
     @property
+    def rule_repos(self) -> list[tuple[str, Path]]:
+        """DCV_RULE_REPOS='sigma=/path,elastic=/path': detection-as-code folders to collect."""
+        repos = []
+        for item in filter(None, (os.environ.get("DCV_RULE_REPOS") or "").split(",")):
+            kind, _, path = item.partition("=")
+            if kind.strip() not in ("sigma", "elastic") or not path:
+                raise ValueError(f"DCV_RULE_REPOS entry {item!r} must look like sigma=/path or elastic=/path")
+            repos.append((kind.strip(), Path(path.strip()).expanduser()))
+        return repos
+
+    @property
+    def aws_scan(self) -> dict | None:
+        """Live AWS collection, on when DCV_AWS_ROLE_NAME is set (the role assumed in each account)."""
+        role = os.environ.get("DCV_AWS_ROLE_NAME")
+        if not role:
+            return None
+        return {"role_name": role, "regions": _csv("DCV_AWS_REGIONS") or None,
+                "accounts": _csv("DCV_AWS_ACCOUNTS") or None,
+                "max_workers": int(os.environ.get("DCV_SCAN_WORKERS") or 8)}
+
+    @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+
+def _csv(name: str) -> list[str]:
+    return [v.strip() for v in (os.environ.get(name) or "").split(",") if v.strip()]
 
 
 def external_url_from_env(env: os._Environ[str] | dict[str, str]) -> str | None:

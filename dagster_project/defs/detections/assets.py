@@ -1,13 +1,15 @@
 """Ingest assets for the organization and its detections: verbatim into raw, one daily partition at a time."""
 
-
 from datetime import UTC, date, datetime
 
 import dagster as dg
 
+from dagster_project.defs.detections.collect import all_scans
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
+from dagster_project.lib.detections.snapshots import SnapshotWriter
+from dagster_project.lib.detections.store import store_partition
 from dagster_project.lib.sources.accounts import organization_id_from_arn, read_accounts_export
 from dagster_project.lib.warehouse import loader
 
@@ -44,3 +46,48 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         metadata={"accounts": len(accounts), "rejected": len(rejects), "days": len(days),
                   "export_dir": str(export_dir)}
     )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "detection_contents"], group_name="detections", kinds={"python", "postgres"},
+                     description="Each distinct detection configuration (and runtime state) once, by hash."),
+        dg.AssetSpec(["raw", "detection_presence"], group_name="detections", kinds={"python", "postgres"},
+                     description="Scan-day intervals during which each detection had a given configuration."),
+        dg.AssetSpec(["raw", "scans"], group_name="detections", kinds={"python", "postgres"},
+                     description="One row per source, account and day: status, counts, errors, snapshot file."),
+        dg.AssetSpec(["raw", "declared_mappings"], group_name="detections", kinds={"python", "postgres"},
+                     description="ATT&CK techniques Sigma/Elastic rules declare about themselves."),
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+)
+def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Collect every configured source (export files, Sigma/Elastic repositories, live AWS) for the day.
+
+    Live AWS fans out over accounts with a bounded thread pool (DCV_SCAN_WORKERS); one failing account, region
+    or service is recorded on its scan (status partial/failed) and the rest carries on.
+    """
+    from dagster_project.lib.sources.rule_repos import declared_tags
+
+    cfg = settings.load()
+    snapshots = SnapshotWriter(cfg.snapshot_dir)
+    totals = {"accounts": 0, "detections": 0, "new_contents": 0, "opened": 0, "closed": 0, "rejected": 0}
+    for key in context.partition_keys:
+        day = date.fromisoformat(key)
+        rejects: list = []
+        with warehouse.connect() as conn:
+            stats = store_partition(conn, day, all_scans(cfg, day, rejects, context.log), snapshots=snapshots,
+                                    declared_tags=declared_tags)
+            loader.quarantine(conn, "detections", day, rejects + stats.rejects)
+        for ref, reason, _ in rejects + stats.rejects:
+            context.log.warning(f"quarantined {ref}: {reason}")
+        for name, value in (("accounts", stats.accounts), ("detections", stats.detections),
+                            ("new_contents", stats.new_contents), ("opened", stats.intervals_opened),
+                            ("closed", stats.intervals_closed), ("rejected", len(rejects) + len(stats.rejects))):
+            totals[name] += value
+    context.log.info(f"stored {totals}")
+    for key in (["raw", "detection_contents"], ["raw", "detection_presence"], ["raw", "scans"],
+                ["raw", "declared_mappings"]):
+        yield dg.MaterializeResult(asset_key=key, metadata=totals)
