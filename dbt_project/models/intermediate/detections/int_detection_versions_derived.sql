@@ -28,7 +28,7 @@ marked as (
         *,
         -- a new version starts when the configuration changes or the detection comes back after a gap
         case
-            when previous_hash is distinct from content_hash or previous_end is distinct from valid_from then 1
+            when (previous_hash is distinct from content_hash) or (previous_end is distinct from valid_from) then 1
             else 0
         end as starts_version
     from intervals

@@ -42,17 +42,27 @@ latest_regions as (
         regions
     from {{ ref('stg_detections__scans') }}
     where account_identifier is not null and scan_status <> 'failed'
-    order by account_identifier, partition_date desc
+    order by account_identifier asc, partition_date desc
 ),
 
 known as (
-    select provider, account_identifier from listed
+    select
+        provider,
+        account_identifier
+    from listed
     union
-    select provider, account_identifier from scanned
+    select
+        provider,
+        account_identifier
+    from scanned
 ),
 
 first_listed as (
-    select provider, account_identifier, min(collected_at) as first_seen, max(collected_at) as last_seen
+    select
+        provider,
+        account_identifier,
+        min(collected_at) as first_seen,
+        max(collected_at) as last_seen
     from listed
     group by provider, account_identifier
 ),

@@ -4,7 +4,11 @@
 with
 
 current_detections as (
-    select id, content_hash, last_modified from {{ ref('detections') }}
+    select
+        id,
+        content_hash,
+        last_modified
+    from {{ ref('detections') }}
     where is_current
 ),
 
@@ -26,12 +30,18 @@ matches as (
     inner join signals as s on d.content_hash = s.content_hash
     inner join {{ ref('api_deprecations') }} as dep
         on
-            (dep.match_kind = 'event_source' and (s.event_source = dep.api_name
-                or (s.signal_type = 'service' and s.signal_value = dep.api_name)))
-            or (dep.match_kind = 'event_name' and s.signal_type in ('api_call', 'api_call_name')
-                and split_part(s.signal_value, ':', 2) = dep.api_name)
-            or (dep.match_kind = 'finding_type' and s.signal_type = 'finding_type'
-                and (s.signal_value = dep.api_name or dep.api_name like s.signal_value || '%'))
+            (dep.match_kind = 'event_source' and (
+                s.event_source = dep.api_name
+                or (s.signal_type = 'service' and s.signal_value = dep.api_name)
+            ))
+            or (
+                dep.match_kind = 'event_name' and s.signal_type in ('api_call', 'api_call_name')
+                and split_part(s.signal_value, ':', 2) = dep.api_name
+            )
+            or (
+                dep.match_kind = 'finding_type' and s.signal_type = 'finding_type'
+                and (s.signal_value = dep.api_name or dep.api_name like s.signal_value || '%')
+            )
 )
 
 select

@@ -30,7 +30,10 @@ live as (
 ),
 
 states as (
-    select content_hash, document from {{ ref('stg_detections__contents') }}
+    select
+        content_hash,
+        document
+    from {{ ref('stg_detections__contents') }}
     where content_kind = 'state'
 ),
 
@@ -88,7 +91,11 @@ deprecations as (
 ),
 
 logic as (
-    select content_hash, parse_confidence, parse_reason from {{ ref('stg_detections__logic') }}
+    select
+        content_hash,
+        parse_confidence,
+        parse_reason
+    from {{ ref('stg_detections__logic') }}
 ),
 
 checks as (
@@ -100,36 +107,59 @@ checks as (
         deprecations.deprecated_apis,
         array_remove(array[
             case when live.status = 'disabled' then 'broken: detection is disabled' end,
-            case when live.detection_type = 'event_rule'
+            case
+                when
+                    live.detection_type = 'event_rule'
                     and jsonb_array_length(coalesce(live.related -> 'targets', '[]')) = 0
-                then 'broken: EventBridge rule has no targets' end,
-            case when filter_metrics.has_alarm is false
-                then 'broken: metric filter feeds a metric no alarm watches' end,
-            case when live.detection_type = 'metric_alarm'
-                    and (jsonb_array_length(coalesce(live.api_object -> 'AlarmActions', '[]')) = 0
-                        or (live.api_object ->> 'ActionsEnabled') = 'false')
-                then 'broken: alarm has no actions' end,
-            case when deprecations.past_end_of_life
-                then 'broken: uses an API past its end of life: ' || array_to_string(deprecations.deprecated_apis, ', ')
+                    then 'broken: EventBridge rule has no targets'
             end,
-            case when states.document ->> 'StateValue' = 'INSUFFICIENT_DATA'
-                then 'degraded: alarm is in INSUFFICIENT_DATA' end,
-            case when live.detection_type = 'guardduty_detector'
+            case
+                when filter_metrics.has_alarm is false
+                    then 'broken: metric filter feeds a metric no alarm watches'
+            end,
+            case
+                when
+                    live.detection_type = 'metric_alarm'
+                    and (
+                        jsonb_array_length(coalesce(live.api_object -> 'AlarmActions', '[]')) = 0
+                        or (live.api_object ->> 'ActionsEnabled') = 'false'
+                    )
+                    then 'broken: alarm has no actions'
+            end,
+            case
+                when deprecations.past_end_of_life
+                    then 'broken: uses an API past its end of life: ' || array_to_string(deprecations.deprecated_apis, ', ')
+            end,
+            case
+                when states.document ->> 'StateValue' = 'INSUFFICIENT_DATA'
+                    then 'degraded: alarm is in INSUFFICIENT_DATA'
+            end,
+            case
+                when
+                    live.detection_type = 'guardduty_detector'
                     and jsonb_path_exists(live.api_object, '$.Features[*] ? (@.Status == "DISABLED")')
-                then 'degraded: GuardDuty features off: ' || (
-                    select string_agg(f ->> 'Name', ', ' order by f ->> 'Name')
-                    from jsonb_array_elements(live.api_object -> 'Features') as f
-                    where f ->> 'Status' = 'DISABLED'
-                ) end,
-            case when deprecations.deprecated_apis is not null and not deprecations.past_end_of_life
-                then 'degraded: references a deprecated API: ' || array_to_string(deprecations.deprecated_apis, ', ')
+                    then 'degraded: GuardDuty features off: ' || (
+                        select string_agg(f ->> 'Name', ', ' order by f ->> 'Name')
+                        from jsonb_array_elements(live.api_object -> 'Features') as f
+                        where f ->> 'Status' = 'DISABLED'
+                    )
             end,
-            case when alarm_triggers.has_trigger_data and coalesce(alarm_triggers.trigger_count_30d, 0) = 0
-                then 'degraded: not triggered in 30 days' end,
-            case when live.detection_type in ('sigma_rule', 'elastic_rule')
-                then 'unknown: a repository rule; no evidence of where it runs' end,
-            case when logic.parse_confidence = 0
-                then 'unknown: logic could not be parsed: ' || coalesce(logic.parse_reason, 'no reason given') end
+            case
+                when deprecations.deprecated_apis is not null and not deprecations.past_end_of_life
+                    then 'degraded: references a deprecated API: ' || array_to_string(deprecations.deprecated_apis, ', ')
+            end,
+            case
+                when alarm_triggers.has_trigger_data and coalesce(alarm_triggers.trigger_count_30d, 0) = 0
+                    then 'degraded: not triggered in 30 days'
+            end,
+            case
+                when live.detection_type in ('sigma_rule', 'elastic_rule')
+                    then 'unknown: a repository rule; no evidence of where it runs'
+            end,
+            case
+                when logic.parse_confidence = 0
+                    then 'unknown: logic could not be parsed: ' || coalesce(logic.parse_reason, 'no reason given')
+            end
         ], null) as issues
     from live
     left join states on live.state_hash = states.content_hash
@@ -143,12 +173,24 @@ scored as (
     select
         *,
         case
-            when exists (select from unnest(issues) as i where i like 'broken:%') then 'broken'
-            when exists (select from unnest(issues) as i where i like 'degraded:%') then 'degraded'
-            when exists (select from unnest(issues) as i where i like 'unknown:%') then 'unknown'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'broken:%'
+            ) then 'broken'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'degraded:%'
+            ) then 'degraded'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'unknown:%'
+            ) then 'unknown'
             else 'healthy'
         end as health_status,
-        (select count(*) from unnest(issues) as i where i like 'degraded:%') as degraded_count
+        (
+            select count(*) from unnest(issues) as i
+            where i like 'degraded:%'
+        ) as degraded_count
     from checks
 )
 

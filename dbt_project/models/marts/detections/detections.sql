@@ -22,7 +22,10 @@ versions as (
 ),
 
 contents as (
-    select content_hash, document from {{ ref('stg_detections__contents') }}
+    select
+        content_hash,
+        document
+    from {{ ref('stg_detections__contents') }}
 ),
 
 attributes as (
@@ -33,8 +36,9 @@ with_ids as (
     select
         versions.*,
         {{ stable_id(['versions.detection_key', 'versions.version']) }} as id,
-        case when versions.version > 1 then
-            {{ stable_id(['versions.detection_key', 'versions.version - 1']) }}
+        case
+            when versions.version > 1 then
+                {{ stable_id(['versions.detection_key', 'versions.version - 1']) }}
         end as previous_version_id
     from versions
 )

@@ -26,12 +26,22 @@ presence as (
 ),
 
 started as (
-    select collection_source, account_identifier, valid_from as day, detection_key, content_hash
+    select
+        collection_source,
+        account_identifier,
+        valid_from as day,
+        detection_key,
+        content_hash
     from presence
 ),
 
 ended as (
-    select collection_source, account_identifier, valid_to as day, detection_key, content_hash
+    select
+        collection_source,
+        account_identifier,
+        valid_to as day,
+        detection_key,
+        content_hash
     from presence
     where valid_to is not null
 ),
@@ -56,7 +66,10 @@ changes as (
 ),
 
 first_scan as (
-    select collection_source, account_identifier, min(partition_date) as first_day
+    select
+        collection_source,
+        account_identifier,
+        min(partition_date) as first_day
     from {{ ref('stg_detections__scans') }}
     group by 1, 2
 )
