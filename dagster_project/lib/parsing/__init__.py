@@ -1,0 +1,50 @@
+"""Parse a detection's configuration into what it watches, when it fires, and signals a mapper can join on.
+
+Pure Python: no Dagster, no database. `parse(detection_type, document)` never raises: an unknown type or a
+malformed document comes back with confidence 0 and a reason, so one bad record never stops a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dagster_project.lib.parsing import aws_findings, cloudwatch_filter, elastic, event_pattern, sigma
+from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
+
+# Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
+PARSER_VERSION = "1.0.0"
+
+Parser = Callable[[dict[str, Any], dict[str, Any]], ParsedLogic]
+
+PARSERS: dict[str, Parser] = {
+    "metric_filter": cloudwatch_filter.metric_filter,
+    "logs_insights_query": cloudwatch_filter.logs_insights_query,
+    "metric_alarm": cloudwatch_filter.metric_alarm,
+    "event_rule": event_pattern.event_rule,
+    "sigma_rule": sigma.sigma_rule,
+    "elastic_rule": elastic.elastic_rule,
+    "guardduty_detector": aws_findings.guardduty_detector,
+    "securityhub_standard": aws_findings.securityhub_standard,
+    "securityhub_control": aws_findings.securityhub_control,
+    "config_rule": aws_findings.config_rule,
+}
+
+
+def parse(detection_type: str, document: dict[str, Any]) -> ParsedLogic:
+    parser = PARSERS.get(detection_type)
+    if parser is None:
+        return failed(f"no parser for detection type {detection_type!r}")
+    if not isinstance(document, dict):
+        return failed("document is not a JSON object")
+    api_object = document.get("api_object") if "api_object" in document else document
+    related = document.get("related") or {}
+    if not isinstance(api_object, dict):
+        return failed("api_object is not a JSON object")
+    try:
+        return parser(api_object, related if isinstance(related, dict) else {})
+    except Exception as e:  # a parser bug must cost one record its signals, not the whole batch
+        return failed(f"parser error: {type(e).__name__}: {e}")
+
+
+__all__ = ["PARSER_VERSION", "PARSERS", "ParsedLogic", "Signal", "parse"]

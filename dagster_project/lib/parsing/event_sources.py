@@ -1,0 +1,108 @@
+"""Turning event sources and event names into api_call / api_call_name / service signals.
+
+Every detection family ends up with "which service" and "which API names"; the combination rules (explicit
+source beats the seed lookup, an ambiguous bare name stays bare) live here once.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dagster_project.lib import settings
+from dagster_project.lib.parsing.model import AMBIGUOUS, EXACT, PREFIX, SEED, SERVICE, Builder
+
+SIBLING = 0.7  # source inferred from the other names of the same detection
+
+SEED_CSV = settings.DBT_PROJECT_DIR / "seeds" / "knowledge" / "aws_api_event_sources_seed.csv"
+ALIASES_YAML = Path(__file__).with_name("aliases.yaml")
+
+
+@functools.cache
+def aliases() -> dict[str, Any]:
+    return yaml.safe_load(ALIASES_YAML.read_text())
+
+
+@functools.cache
+def seed_sources() -> dict[str, tuple[str, ...]]:
+    """event_name -> every event source the seed lists for it (several = ambiguous)."""
+    found: dict[str, set[str]] = {}
+    if SEED_CSV.is_file():
+        with SEED_CSV.open(newline="") as f:
+            for row in csv.DictReader(f):
+                name, source = (row.get("event_name") or "").strip(), (row.get("event_source") or "").strip()
+                if name and source:
+                    found.setdefault(name, set()).add(source)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+def normalise_source(source: str) -> str:
+    """`aws.iam` (EventBridge) -> `iam.amazonaws.com`; an eventSource passes through."""
+    source = source.strip()
+    if source.endswith(".amazonaws.com"):
+        return source
+    special = aliases()["eventbridge_sources"]
+    if source in special:
+        return special[source]
+    if source.startswith("aws."):
+        return source[4:] + ".amazonaws.com"
+    return source
+
+
+def add_api_calls(b: Builder, sources: Iterable[str], names: Iterable[tuple[str, str]],
+                  exact_confidence: float = EXACT) -> None:
+    """Signals for event names (value, qualifier 'exact'|'prefix') observed with the given sources.
+
+    With several sources and several names, a name the seed ties to one of the sources pairs only with it:
+    a Sigma selection over iam+sts with [CreateUser, AssumeRole] should not invent sts:CreateUser.
+    """
+    sources = [normalise_source(s) for s in sources if s]
+    names = [(n, q) for n, q in names if n]
+    for s in sources:
+        b.entity("event_sources", s)
+    for n, _ in names:
+        b.entity("event_names", n)
+    if not names:
+        for s in sources:
+            b.signal("service", s, confidence=SERVICE)
+        return
+    sibling = _sibling_source(names) if not sources else None
+    for name, qualifier in names:
+        conf = exact_confidence if qualifier == "exact" else PREFIX
+        if sources:
+            known = [s for s in seed_sources().get(name, ()) if s in sources] if len(sources) > 1 else []
+            for s in known or sources:
+                b.signal("api_call", f"{s}:{name}", qualifier, conf)
+            continue
+        candidates = seed_sources().get(name, ()) if qualifier == "exact" else ()
+        if len(candidates) == 1:
+            b.signal("api_call", f"{candidates[0]}:{name}", qualifier, min(conf, SEED))
+        elif not candidates and sibling:
+            b.signal("api_call", f"{sibling}:{name}", qualifier, min(conf, SIBLING))
+        else:
+            b.signal("api_call_name", name, qualifier, min(conf, AMBIGUOUS))
+
+
+def _sibling_source(names: list[tuple[str, str]]) -> str | None:
+    """The one source every seed-known name of the detection belongs to, if there is exactly one.
+
+    Filters list names of one service (the CIS CloudTrail filter: CreateTrail, UpdateTrail, DeleteTrail,
+    StartLogging, StopLogging); names the seed lacks most likely share their siblings' source.
+    """
+    found = {s for n, q in names if q == "exact" for s in seed_sources().get(n, ())}
+    resolved = [n for n, q in names if q == "exact" and n in seed_sources()]
+    return next(iter(found)) if len(found) == 1 and resolved else None
+
+
+def wildcard_name(value: str) -> tuple[str, str] | None:
+    """`Delete*` -> ('Delete', 'prefix'); `CreateUser` -> exact; other wildcards (`*Key`) -> None."""
+    if "*" not in value and "?" not in value:
+        return value, "exact"
+    if value.endswith("*") and "*" not in value[:-1] and "?" not in value and len(value) > 1:
+        return value[:-1], "prefix"
+    return None

@@ -1,0 +1,106 @@
+"""What a parser returns, and the small builder every parser uses to collect signals and doubts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+# How sure a signal is (the brief's scale): explicit source+name, seed lookup, prefix, text/regex, nothing.
+EXACT = 0.9
+SEED = 0.8
+SERVICE = 0.7
+PREFIX = 0.6
+AMBIGUOUS = 0.5
+CONDITION_ONLY = 0.4
+TEXT = 0.3
+
+
+@dataclass(frozen=True, order=True)
+class Signal:
+    signal_type: str
+    value: str
+    qualifier: str = "exact"
+
+
+@dataclass
+class ParsedLogic:
+    parse_confidence: float
+    monitored_entities: dict[str, Any] = field(default_factory=dict)
+    trigger_conditions: dict[str, Any] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    severity: str | None = None
+    reason: str | None = None
+    signals: list[Signal] = field(default_factory=list)
+
+
+class Builder:
+    """Collects signals with their confidence, entities, and the reasons that cap confidence.
+
+    parse_confidence = the best signal's confidence, lowered to the tightest cap any doubt imposed: a rule
+    whose event name is exact but which also leans on a regex is only as trustworthy as its weakest part.
+    """
+
+    def __init__(self) -> None:
+        self._signals: dict[Signal, float] = {}
+        self._cap = 1.0
+        self._reasons: list[str] = []
+        self.entities: dict[str, list[str]] = {}
+
+    def signal(self, signal_type: str, value: str, qualifier: str = "exact", confidence: float = EXACT) -> None:
+        value = str(value).strip()
+        if not value:
+            return
+        sig = Signal(signal_type, value, qualifier)
+        self._signals[sig] = max(confidence, self._signals.get(sig, 0.0))
+
+    def entity(self, kind: str, value: str) -> None:
+        values = self.entities.setdefault(kind, [])
+        if value and value not in values:
+            values.append(value)
+
+    def doubt(self, reason: str, cap: float) -> None:
+        """Record why the parse is less certain; confidence will not exceed `cap`."""
+        if reason not in self._reasons:
+            self._reasons.append(reason)
+        self._cap = min(self._cap, cap)
+
+    def note(self, reason: str) -> None:
+        """A remark that does not change confidence (e.g. a rule without targets)."""
+        if reason not in self._reasons:
+            self._reasons.append(reason)
+
+    @property
+    def signals(self) -> list[Signal]:
+        return sorted(self._signals)
+
+    def confidence(self) -> float:
+        best = max(self._signals.values(), default=0.0)
+        if best == 0.0 and "no detectable signal" not in self._reasons:
+            self._reasons.append("no detectable signal")
+        return round(min(best, self._cap), 2)
+
+    def build(self, trigger_conditions: dict[str, Any], actions: list[str] | None = None,
+              severity: str | None = None, confidence: float | None = None) -> ParsedLogic:
+        conf = self.confidence() if confidence is None else confidence
+        return ParsedLogic(
+            parse_confidence=conf,
+            monitored_entities={k: v for k, v in self.entities.items() if v},
+            trigger_conditions=trigger_conditions,
+            actions=list(actions or []),
+            severity=normalise_severity(severity),
+            reason="; ".join(self._reasons) or None,
+            signals=self.signals,
+        )
+
+
+def normalise_severity(value: Any) -> str | None:
+    text = str(value or "").strip().lower()
+    aliases = {"informational": "info", "information": "info", "moderate": "medium"}
+    text = aliases.get(text, text)
+    return text if text in SEVERITIES else None
+
+
+def failed(reason: str, trigger_conditions: dict[str, Any] | None = None) -> ParsedLogic:
+    return ParsedLogic(parse_confidence=0.0, trigger_conditions=trigger_conditions or {}, reason=reason)
