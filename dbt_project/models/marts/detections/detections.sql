@@ -62,6 +62,7 @@ select
     v.version::integer as version,
     v.previous_version_id,
     v.detection_key,
+    v.account_identifier,
     v.native_id,
     v.region,
     v.collection_source,

@@ -1,0 +1,45 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('timestamp::date') }}{% endif %}",
+    indexes=[
+        {'columns': ['id'], 'unique': true},
+        {'columns': ['account_id', 'technique_id', 'timestamp'], 'unique': true},
+        {'columns': ['technique_id']},
+        {'columns': ['timestamp']},
+    ],
+) }}
+
+-- Coverage per account x technique x scan day (spec §H): the time series behind trends, gaps' first/resolved
+-- days and Navigator layers. A partition run replaces exactly its days (pre_hook), so re-runs and backfills
+-- never duplicate; techniques without coverage have no row (score 0).
+with
+
+covered as (
+    select * from {{ ref('int_account_techniques_covered') }}
+),
+
+snapshots as (
+    select
+        account_id,
+        scan_day,
+        min(id::text)::uuid as snapshot_id
+    from {{ ref('scan_snapshots') }}
+    where {{ partition_filter('scan_day') }}
+    group by 1, 2
+)
+
+select
+    {{ stable_id(['covered.account_id', 'covered.technique_id', 'covered.day']) }} as id,
+    covered.account_id,
+    covered.technique_id,
+    snapshots.snapshot_id,
+    covered.detection_count::integer as detection_count,
+    round(covered.coverage_score, 2)::numeric(3, 2) as coverage_score,
+    covered.day::timestamp as timestamp,
+    covered.attack_technique_id::varchar(20) as attack_technique_id,
+    covered.is_covered
+from covered
+left join snapshots on covered.account_id = snapshots.account_id and covered.day = snapshots.scan_day

@@ -1,0 +1,71 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    tags=['partitioned'],
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('calculated_at::date') }}{% endif %}",
+    indexes=[
+        {'columns': ['id'], 'unique': true},
+        {'columns': ['account_id', 'tactic_id', 'calculated_at'], 'unique': true},
+        {'columns': ['account_id']},
+        {'columns': ['calculated_at']},
+    ],
+) }}
+
+-- Coverage per account x tactic x scan day (spec §F; docs/coverage-semantics.md "Scores per tactic").
+with
+
+days as (
+    select distinct
+        scans.partition_date as day,
+        accounts.id as account_id,
+        accounts.provider_id
+    from {{ ref('stg_detections__scans') }} as scans
+    inner join {{ ref('accounts') }} as accounts on scans.account_identifier = accounts.account_identifier
+    where {{ partition_filter('scans.partition_date') }} and scans.collection_source in ('aws', 'export')
+),
+
+scoped_by_tactic as (
+    select
+        scoped.provider_id,
+        scoped.version_id,
+        scoped.technique_id,
+        tt.tactic_id
+    from {{ ref('int_techniques_scoped') }} as scoped
+    inner join {{ ref('technique_tactics') }} as tt on scoped.technique_id = tt.technique_id
+),
+
+history as (
+    select
+        account_id,
+        technique_id,
+        timestamp::date as day
+    from {{ ref('coverage_history') }}
+    where {{ partition_filter('timestamp::date') }} and is_covered
+),
+
+per_tactic as (
+    select
+        days.day,
+        days.account_id,
+        s.tactic_id,
+        min(s.version_id) as version_id,
+        count(*) as total_techniques,
+        count(history.technique_id) as covered_techniques
+    from days
+    inner join scoped_by_tactic as s on days.provider_id = s.provider_id
+    left join history
+        on days.account_id = history.account_id and days.day = history.day and s.technique_id = history.technique_id
+    group by 1, 2, 3
+)
+
+select
+    {{ stable_id(['account_id', 'tactic_id', 'day']) }} as id,
+    account_id,
+    tactic_id,
+    round(100.0 * covered_techniques / nullif(total_techniques, 0), 2)::numeric(5, 2) as coverage_percentage,
+    covered_techniques::integer as covered_techniques,
+    total_techniques::integer as total_techniques,
+    day::timestamp as calculated_at,
+    version_id as mitre_version_id
+from per_tactic

@@ -1,0 +1,158 @@
+{{ config(
+    indexes=[
+        {'columns': ['content_hash', 'technique_id'], 'unique': true},
+        {'columns': ['technique_id']},
+    ],
+) }}
+
+-- What each distinct detection configuration maps to, once per configuration: the same CIS filter in 1,000
+-- accounts is matched once (docs/mapping.md). Parsed signals meet the active version's threat indicators;
+-- rule authors' declared tags come in as their own method, so the evaluator can compare the two.
+with
+
+signals as (
+    select * from {{ ref('stg_detections__signals') }}
+),
+
+contents as (
+    select * from {{ ref('stg_detections__contents') }}
+    where content_kind = 'config'
+),
+
+indicators as (
+    select * from {{ ref('threat_indicators') }}
+),
+
+matched as (
+    -- how strongly a signal implies an indicator: exact 1.0; a bare API name (source unknown) 0.9; a prefix
+    -- (DeleteTrail under "Delete*") 0.75; a whole service watched 0.4. One join per kind, so each is a hash
+    -- join rather than one OR-join the planner can only loop over.
+    select
+        signals.content_hash,
+        indicators.id as indicator_id,
+        1.0 as match_factor,
+        signals.signal_type || ':' || signals.signal_value as evidence
+    from signals
+    inner join indicators
+        on
+            signals.signal_type = indicators.indicator_type
+            and signals.signal_value = indicators.indicator_value
+    where signals.signal_qualifier = 'exact'
+    union all
+    select
+        signals.content_hash,
+        indicators.id,
+        0.75,
+        signals.signal_type || ':' || signals.signal_value || '*'
+    from signals
+    inner join indicators
+        on
+            signals.signal_type = indicators.indicator_type
+            and starts_with(indicators.indicator_value, signals.signal_value)
+    where signals.signal_qualifier = 'prefix'
+    union all
+    select
+        signals.content_hash,
+        indicators.id,
+        case signals.signal_type when 'api_call_name' then 0.9 else 0.4 end,
+        signals.signal_type || ':' || signals.signal_value
+    from signals
+    inner join indicators
+        on
+            indicators.indicator_type = 'api_call'
+            and signals.signal_value = split_part(
+                indicators.indicator_value, ':', case signals.signal_type when 'api_call_name' then 2 else 1 end
+            )
+    where signals.signal_type in ('api_call_name', 'service') and signals.signal_qualifier = 'exact'
+    union all
+    select
+        signals.content_hash,
+        indicators.id,
+        1.0,
+        signals.signal_type || ':' || signals.signal_value
+    from signals
+    inner join indicators
+        on
+            indicators.indicator_type = 'metric'
+            and signals.signal_value like '%/' || indicators.indicator_value
+    where signals.signal_type = 'metric'
+    union all
+    -- a CloudWatch filter that is a known pattern verbatim (whitespace aside)
+    select
+        contents.content_hash,
+        indicators.id,
+        1.0,
+        'log_pattern'
+    from contents
+    inner join indicators
+        on
+            regexp_replace(indicators.indicator_value, '\s', '', 'g')
+            = regexp_replace(contents.api_object ->> 'filterPattern', '\s', '', 'g')
+    where contents.detection_type = 'metric_filter' and indicators.indicator_type = 'log_pattern'
+),
+
+scored as (
+    -- one row per configuration x indicator (several signals may reach the same indicator)
+    select distinct on (matched.content_hash, matched.indicator_id)
+        matched.content_hash,
+        indicators.technique_id,
+        indicators.attack_technique_id,
+        indicators.source,
+        -- an indicator that needs context we cannot verify from the configuration counts a little less
+        least(
+            indicators.confidence * matched.match_factor
+            * case when indicators.context_requirements is null then 1.0 else 0.85 end,
+            0.99
+        ) as score,
+        matched.evidence || ' ~ ' || indicators.source || ' ' || coalesce(indicators.source_ref, '') as rationale
+    from matched
+    inner join indicators on matched.indicator_id = indicators.id
+    order by matched.content_hash, matched.indicator_id, matched.match_factor desc
+),
+
+inferred as (
+    -- independent indicators of the same technique reinforce each other (noisy-or), but never by more than
+    -- 0.15 over the strongest one: many weak hints are not one strong one
+    select
+        content_hash,
+        technique_id,
+        min(attack_technique_id) as attack_technique_id,
+        least(1 - exp(sum(ln(1 - score))), max(score) + 0.15) as confidence,
+        case when bool_and(source = 'ctid_mappings_explorer') then 'vendor_mapping' else 'pattern_match' end
+            as mapping_method,
+        string_agg(rationale, '; ' order by score desc, rationale asc) as rationale
+    from scored
+    group by content_hash, technique_id
+),
+
+declared as (
+    -- a rule's own ATT&CK tags, read on the active version
+    select distinct on (declared.content_hash, techniques.id)
+        declared.content_hash,
+        techniques.id as technique_id,
+        techniques.technique_id as attack_technique_id,
+        0.70 as confidence,
+        'declared' as mapping_method,
+        'declared by the rule author: ' || declared.source_tag as rationale
+    from {{ ref('stg_detections__declared_mappings') }} as declared
+    inner join {{ ref('mitre_techniques') }} as techniques on declared.attack_technique_id = techniques.technique_id
+    inner join {{ ref('mitre_versions') }} as versions on techniques.version_id = versions.id and versions.is_active
+    where not techniques.is_revoked
+),
+
+unioned as (
+    select * from inferred
+    union all
+    select * from declared
+)
+
+-- inference first: a declared tag the signals also support is reported as inferred (with its evidence)
+select distinct on (content_hash, technique_id)
+    content_hash,
+    technique_id,
+    attack_technique_id::varchar(20) as attack_technique_id,
+    round(confidence, 2)::numeric(3, 2) as confidence_score,
+    mapping_method::varchar(50) as mapping_method,
+    rationale
+from unioned
+order by content_hash, technique_id, (mapping_method = 'declared'), confidence desc

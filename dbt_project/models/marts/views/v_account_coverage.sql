@@ -1,0 +1,54 @@
+{{ config(materialized='view') }}
+
+-- Current coverage per account (spec's v_account_coverage), on the semantics of coverage_scores rather than
+-- the spec's raw count of mapped techniques: in scope, current version, roll-up without false parents.
+with
+
+latest as (
+    select
+        account_id,
+        max(calculated_at) as calculated_at
+    from {{ ref('coverage_scores') }}
+    group by account_id
+),
+
+covered as (
+    select
+        h.account_id,
+        count(*) filter (where h.is_covered) as covered_techniques
+    from {{ ref('coverage_history') }} as h
+    inner join latest on h.account_id = latest.account_id and h.timestamp = latest.calculated_at
+    group by h.account_id
+),
+
+scope as (
+    select
+        provider_id,
+        count(*) as total_techniques
+    from {{ ref('int_techniques_scoped') }}
+    group by provider_id
+),
+
+enabled as (
+    select
+        account_id,
+        count(*) as total_detections
+    from {{ ref('detections') }}
+    where status = 'enabled'
+    group by account_id
+)
+
+select
+    a.id as account_id,
+    a.account_name,
+    coalesce(enabled.total_detections, 0) as total_detections,
+    coalesce(covered.covered_techniques, 0) as covered_techniques,
+    scope.total_techniques,
+    round(100.0 * coalesce(covered.covered_techniques, 0) / nullif(scope.total_techniques, 0), 2)
+        as coverage_percentage,
+    latest.calculated_at
+from {{ ref('accounts') }} as a
+left join latest on a.id = latest.account_id
+left join covered on a.id = covered.account_id
+left join scope on a.provider_id = scope.provider_id
+left join enabled on a.id = enabled.account_id
