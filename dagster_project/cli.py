@@ -87,8 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     attack = sub.add_parser("attack", help="ATT&CK versions: list them, switch the active one")
     attack.add_argument("action", choices=["versions", "activate"])
     attack.add_argument("version", nargs="?")
+    demo = sub.add_parser("demo", help="sample organization -> every asset, two scan days -> coverage summary")
+    demo.add_argument("--accounts", type=int, default=5)
+    demo.add_argument("--detections", type=int, default=60, help="approximate detections per account")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "demo":
+            from dagster_project import demo as demo_mod
+
+            return demo_mod.main(args.accounts, args.detections)
         if args.cmd == "attack":
             return _attack(args.action, args.version)
         return _db(args.action) if args.cmd == "db" else _exec(args.command)

@@ -146,13 +146,18 @@ unioned as (
     select * from declared
 )
 
--- inference first: a declared tag the signals also support is reported as inferred (with its evidence)
-select distinct on (content_hash, technique_id)
-    content_hash,
-    technique_id,
-    attack_technique_id::varchar(20) as attack_technique_id,
-    round(confidence, 2)::numeric(3, 2) as confidence_score,
-    mapping_method::varchar(50) as mapping_method,
-    rationale
+-- inference first: a declared tag the signals also support is reported as inferred (with its evidence).
+-- A declared tag inference does not support, on a configuration inference did map, is a disagreement.
+select distinct on (unioned.content_hash, unioned.technique_id)
+    unioned.content_hash,
+    unioned.technique_id,
+    unioned.attack_technique_id::varchar(20) as attack_technique_id,
+    round(unioned.confidence, 2)::numeric(3, 2) as confidence_score,
+    unioned.mapping_method::varchar(50) as mapping_method,
+    unioned.rationale,
+    (
+        unioned.mapping_method = 'declared'
+        and exists (select from inferred where inferred.content_hash = unioned.content_hash)
+    ) as inference_disagrees
 from unioned
-order by content_hash, technique_id, (mapping_method = 'declared'), confidence desc
+order by unioned.content_hash, unioned.technique_id, (unioned.mapping_method = 'declared'), unioned.confidence desc

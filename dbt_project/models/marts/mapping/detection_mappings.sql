@@ -81,7 +81,8 @@ candidates as (
         c.mapping_method,
         'system' as mapped_by,
         d.last_modified as mapped_at,
-        c.rationale
+        c.rationale,
+        c.inference_disagrees
     from detections as d
     inner join {{ ref('content_technique_mappings') }} as c on d.content_hash = c.content_hash
     union all
@@ -94,7 +95,8 @@ candidates as (
         'manual',
         manual.mapped_by,
         manual.mapped_at::timestamp,
-        manual.rationale
+        manual.rationale,
+        false
     from detections as d
     inner join manual on concat_ws('/', d.provider, d.account_identifier, d.native_id) = manual.item_key
 ),
@@ -118,6 +120,7 @@ select
     (case
         when verdicts.verdict is not null then verdicts.verdict
         when chosen.mapping_method = 'manual' then 'validated'
+        when chosen.inference_disagrees then 'disputed'
         else 'pending'
     end)::varchar(20) as validation_status,
     coalesce(verdicts.decided_by, case when chosen.mapping_method = 'manual' then chosen.mapped_by end)::varchar(255)
