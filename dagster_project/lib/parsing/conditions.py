@@ -5,8 +5,8 @@ from __future__ import annotations
 from dagster_project.lib.parsing.model import Builder
 
 CONDITION = 0.6
-# Fields whose constraints are identity or API, not "notable conditions"
-SKIP_FIELDS = {"eventName", "eventSource", "event.dataset", "data_stream.dataset", "event.module"}
+# Fields that name the log source, not a condition on the event
+SKIP_FIELDS = {"event.dataset", "data_stream.dataset", "event.module"}
 MAX_VALUE = 120  # long literals (policy JSON fragments) say nothing a mapper can join on
 
 
