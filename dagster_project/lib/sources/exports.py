@@ -1,0 +1,322 @@
+"""Detection records from an export directory: what the AWS CLI prints, one file per command (docs/export-layout.md).
+
+    <dir>/organizations/list-accounts.json                 (read by sources/accounts.py)
+    <dir>/accounts/<account_id>/<region>/<command>[.<qualifier>].json[.gz]
+
+Records come out account by account (sorted by account id) and only one region's files are held at a time,
+so an export of any size streams. Each bad file, directory or item becomes one Reject naming it (with the
+item index, e.g. `...cloudwatch-describe-alarms.json#MetricAlarms[3]`) and the rest of the account still
+loads. `s3://bucket/prefix` reads the same layout from S3 (credentials and endpoint from boto3's usual
+environment).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster_project.lib.sources.accounts import Reject
+
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+# Files the documented export script writes to find other files; they hold no detections.
+AUXILIARY = re.compile(r"^(events-list-event-buses|guardduty-list-detectors|guardduty-list-filters\.[^/]+)$")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One list-shaped CLI response: which key holds the items and how an item becomes a record."""
+
+    list_key: str
+    service: str
+    detection_type: str
+    required: tuple[str, ...]
+    native_id: Callable[[dict], str]
+    name: Callable[[dict], str]
+
+
+METRIC_FILTERS = Kind("metricFilters", "cloudwatch_logs", "metric_filter", ("filterName", "logGroupName"),
+                      lambda o: f"{o['logGroupName']}:{o['filterName']}", lambda o: o["filterName"])
+QUERY_DEFINITIONS = Kind("queryDefinitions", "cloudwatch_logs", "logs_insights_query", ("queryDefinitionId",),
+                         lambda o: o["queryDefinitionId"], lambda o: o.get("name") or o["queryDefinitionId"])
+ALARMS = Kind("MetricAlarms", "cloudwatch", "metric_alarm", ("AlarmName", "AlarmArn"),
+              lambda o: o["AlarmArn"], lambda o: o["AlarmName"])
+EVENT_RULES = Kind("Rules", "eventbridge", "event_rule", ("Name", "Arn"), lambda o: o["Arn"], lambda o: o["Name"])
+STANDARDS = Kind("StandardsSubscriptions", "securityhub", "securityhub_standard",
+                 ("StandardsSubscriptionArn", "StandardsArn"), lambda o: o["StandardsSubscriptionArn"],
+                 lambda o: o["StandardsArn"].split("/", 1)[-1])
+CONTROLS = Kind("Controls", "securityhub", "securityhub_control", ("StandardsControlArn", "ControlId"),
+                lambda o: o["StandardsControlArn"], lambda o: o["ControlId"])
+CONFIG_RULES = Kind("ConfigRules", "config", "config_rule", ("ConfigRuleName",),
+                    lambda o: o.get("ConfigRuleArn") or o["ConfigRuleName"], lambda o: o["ConfigRuleName"])
+
+# file stem -> what it holds; files with a qualifier (events-list-rules.<bus>) are matched by prefix below
+SIMPLE_FILES = {
+    "logs-describe-metric-filters": METRIC_FILTERS,
+    "logs-describe-query-definitions": QUERY_DEFINITIONS,
+    "securityhub-get-enabled-standards": STANDARDS,
+    "config-describe-config-rules": CONFIG_RULES,
+}
+JOINED_FILES = ("cloudwatch-describe-alarm-history", "config-describe-config-rule-evaluation-status")
+
+
+def fs_name(name: str) -> str:
+    """An AWS name inside a file name: '/' (partner event buses) cannot appear in one."""
+    return name.replace("/", "%2F")
+
+
+# --- where the files are: a local directory or an S3 prefix -------------------------------------------------
+
+class LocalTree:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def ref(self, rel: str) -> str:
+        return str(self.root / rel)
+
+    def list_dir(self, rel: str) -> tuple[list[str], list[str]]:
+        path = self.root / rel
+        if not path.is_dir():
+            return [], []
+        entries = list(path.iterdir())
+        return sorted(e.name for e in entries if e.is_dir()), sorted(e.name for e in entries if not e.is_dir())
+
+    def read(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+
+class S3Tree:
+    def __init__(self, url: str):
+        import boto3
+
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.bucket, self.prefix = bucket, prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.client = boto3.client("s3")
+
+    def ref(self, rel: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{rel}"
+
+    def list_dir(self, rel: str) -> tuple[list[str], list[str]]:
+        prefix = f"{self.prefix}{rel.strip('/')}/" if rel else self.prefix
+        dirs, files = [], []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix,
+                                                                           Delimiter="/"):
+            dirs += [p["Prefix"][len(prefix):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+            files += [o["Key"][len(prefix):] for o in page.get("Contents", [])]
+        return sorted(dirs), sorted(f for f in files if f)
+
+    def read(self, rel: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self.prefix + rel)["Body"].read()
+
+
+def tree_for(export_dir: Path | str) -> LocalTree | S3Tree:
+    text = str(export_dir)
+    return S3Tree(text) if text.startswith("s3://") else LocalTree(Path(text))
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+
+def _load(tree, rel: str) -> Any | Reject:
+    raw = tree.read(rel)
+    try:
+        if rel.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        return json.loads(raw)
+    except (OSError, EOFError, ValueError) as exc:  # bad gzip, bad UTF-8 and bad JSON are all ValueError/OSError
+        return Reject(tree.ref(rel), f"not valid JSON: {exc}", raw[:2000].decode("utf-8", "replace"))
+
+
+def _list(document: Any, key: str, tree, rel: str) -> list | Reject:
+    if isinstance(document, Reject):
+        return document
+    if not isinstance(document, dict) or not isinstance(document.get(key), list):
+        return Reject(tree.ref(rel), f"expected a JSON object with a '{key}' list (AWS CLI output)",
+                      json.dumps(document)[:2000])
+    return document[key]
+
+
+def _records(kind: Kind, items: list, tree, rel: str, account_id: str, region: str,
+             related: Callable[[dict], dict] = lambda o: {}) -> Iterator[dict | Reject]:
+    for i, item in enumerate(items):
+        missing = [k for k in kind.required if not isinstance(item, dict) or not item.get(k)]
+        if missing:
+            yield Reject(f"{tree.ref(rel)}#{kind.list_key}[{i}]", f"item lacks {', '.join(missing)}",
+                         json.dumps(item)[:2000])
+            continue
+        yield {"provider": "aws", "service": kind.service, "detection_type": kind.detection_type,
+               "native_id": kind.native_id(item), "name": kind.name(item), "region": region,
+               "account_id": account_id, "api_object": item, "related": related(item)}
+
+
+class Region:
+    """The files of one account/region directory, keyed by name without .json/.json.gz."""
+
+    def __init__(self, tree, account_id: str, region: str, files: list[str]):
+        self.tree, self.account_id, self.region = tree, account_id, region
+        self.base = f"accounts/{account_id}/{region}/"
+        self.files: dict[str, str] = {}
+        self.rejects: list[Reject] = []
+        self.used: set[str] = set()
+        for name in files:
+            stem = name.removesuffix(".gz").removesuffix(".json") if name.endswith((".json", ".json.gz")) else None
+            if stem is None:
+                continue  # not an export file (README, .DS_Store): nothing to read
+            if stem in self.files:
+                self.rejects.append(Reject(tree.ref(self.base + name),
+                                           f"duplicate of {self.files[stem]}: keep either .json or .json.gz"))
+                continue
+            self.files[stem] = name
+
+    def list_of(self, stem: str, key: str) -> list | Reject | None:
+        if stem not in self.files:
+            return None
+        self.used.add(stem)
+        rel = self.base + self.files[stem]
+        return _list(_load(self.tree, rel), key, self.tree, rel)
+
+    def document(self, stem: str) -> Any | Reject:
+        self.used.add(stem)
+        return _load(self.tree, self.base + self.files[stem])
+
+    def rel(self, stem: str) -> str:
+        return self.base + self.files[stem]
+
+    def records(self, kind: Kind, stem: str, related=lambda o: {}) -> Iterator[dict | Reject]:
+        items = self.list_of(stem, kind.list_key)
+        if isinstance(items, Reject):
+            yield items
+        elif items:
+            yield from _records(kind, items, self.tree, self.rel(stem), self.account_id, self.region, related)
+
+    def joined(self, stem: str, key: str, by: str, pick: Callable[[dict], Any]) -> dict[str, list] | None:
+        """A side file joined onto records by name; None when absent or unreadable (rejected)."""
+        items = self.list_of(stem, key)
+        if items is None:
+            return None
+        if isinstance(items, Reject):
+            self.rejects.append(items)
+            return None
+        joined: dict[str, list] = {}
+        for item in items:
+            if isinstance(item, dict) and item.get(by):
+                joined.setdefault(item[by], []).append(pick(item))
+        return joined
+
+
+def _alarms(region: Region) -> Iterator[dict | Reject]:
+    history = region.joined("cloudwatch-describe-alarm-history", "AlarmHistoryItems", "AlarmName",
+                            lambda h: {"Timestamp": h.get("Timestamp"), "HistorySummary": h.get("HistorySummary")})
+    if "cloudwatch-describe-alarms" in region.files:
+        related = (lambda o: {}) if history is None else (lambda o: {"alarm_history": history.get(o["AlarmName"], [])})
+        yield from region.records(ALARMS, "cloudwatch-describe-alarms", related)
+
+
+def _config_rules(region: Region) -> Iterator[dict | Reject]:
+    status = region.joined("config-describe-config-rule-evaluation-status", "ConfigRulesEvaluationStatus",
+                           "ConfigRuleName", lambda s: s)
+
+    def related(rule: dict) -> dict:
+        found = (status or {}).get(rule["ConfigRuleName"])
+        return {"evaluation_status": found[0]} if found else {}
+
+    yield from region.records(CONFIG_RULES, "config-describe-config-rules", related)
+
+
+def _event_rules(region: Region) -> Iterator[dict | Reject]:
+    for stem in sorted(s for s in region.files if s == "events-list-rules" or s.startswith("events-list-rules.")):
+        bus = stem.partition(".")[2].replace("%2F", "/") or "default"
+
+        def related(rule: dict, bus=bus) -> dict:
+            # targets are fetched per rule; the file name is built from the names, so dots in names are fine
+            target_stem = f"events-list-targets-by-rule.{fs_name(rule.get('EventBusName') or bus)}.{rule['Name']}"
+            if target_stem not in region.files:
+                return {}
+            targets = region.list_of(target_stem, "Targets")
+            if isinstance(targets, Reject):
+                region.rejects.append(targets)
+                return {}
+            return {"targets": targets}
+
+        yield from region.records(EVENT_RULES, stem, related)
+
+
+def _guardduty(region: Region) -> Iterator[dict | Reject]:
+    for stem in sorted(s for s in region.files if s.startswith("guardduty-get-detector.")):
+        detector_id = stem.partition(".")[2]
+        document = region.document(stem)
+        ref = region.tree.ref(region.rel(stem))
+        if isinstance(document, Reject):
+            yield document
+            continue
+        if not isinstance(document, dict) or not document.get("Status"):
+            yield Reject(ref, "expected a JSON object with 'Status' (aws guardduty get-detector)",
+                         json.dumps(document)[:2000])
+            continue
+        filters = []
+        for filter_stem in sorted(s for s in region.files if s.startswith(f"guardduty-get-filter.{detector_id}.")):
+            found = region.document(filter_stem)
+            if isinstance(found, dict) and found.get("Name"):
+                filters.append(found)
+            else:
+                region.rejects.append(found if isinstance(found, Reject) else Reject(
+                    region.tree.ref(region.rel(filter_stem)),
+                    "expected a JSON object with 'Name' (aws guardduty get-filter)", json.dumps(found)[:2000]))
+        yield {"provider": "aws", "service": "guardduty", "detection_type": "guardduty_detector",
+               "native_id": detector_id, "name": detector_id, "region": region.region,
+               "account_id": region.account_id, "api_object": {**document, "DetectorId": detector_id},
+               "related": {"suppression_filters": filters}}
+
+
+def _controls(region: Region) -> Iterator[dict | Reject]:
+    for stem in sorted(s for s in region.files if s.startswith("securityhub-describe-standards-controls")):
+        yield from region.records(CONTROLS, stem)
+
+
+def read_region(region: Region) -> Iterator[dict | Reject]:
+    yield from region.rejects
+    region.rejects.clear()
+    yield from region.records(METRIC_FILTERS, "logs-describe-metric-filters")
+    yield from region.records(QUERY_DEFINITIONS, "logs-describe-query-definitions")
+    yield from _alarms(region)
+    yield from _event_rules(region)
+    yield from _guardduty(region)
+    yield from region.records(STANDARDS, "securityhub-get-enabled-standards")
+    yield from _controls(region)
+    yield from _config_rules(region)
+    yield from region.rejects
+    for stem in sorted(set(region.files) - region.used):
+        known = (stem in SIMPLE_FILES or stem in JOINED_FILES or AUXILIARY.match(stem)
+                 or stem.startswith(("events-list-targets-by-rule.", "guardduty-get-filter.")))
+        if not known:
+            yield Reject(region.tree.ref(region.rel(stem)),
+                         "unknown export file name (docs/export-layout.md lists the expected files)")
+
+
+def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
+    regions, files = tree.list_dir(f"accounts/{account_id}")
+    for name in files:
+        yield Reject(tree.ref(f"accounts/{account_id}/{name}"), "file outside a region directory")
+    for region in regions:
+        if not REGION.match(region):
+            yield Reject(tree.ref(f"accounts/{account_id}/{region}"), "directory name is not an AWS region")
+            continue
+        _, region_files = tree.list_dir(f"accounts/{account_id}/{region}")
+        yield from read_region(Region(tree, account_id, region, region_files))
+
+
+def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:
+    """Every detection in the export, all of one account's records consecutively, accounts in id order."""
+    tree = tree_for(export_dir)
+    accounts, files = tree.list_dir("accounts")
+    for name in files:
+        yield Reject(tree.ref(f"accounts/{name}"), "file outside an account directory")
+    for account_id in accounts:
+        if not ACCOUNT_ID.match(account_id):
+            yield Reject(tree.ref(f"accounts/{account_id}"), "directory name is not a 12-digit AWS account id")
+            continue
+        yield from read_account(tree, account_id)
