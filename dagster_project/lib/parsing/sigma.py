@@ -45,11 +45,8 @@ def sigma_rule(api_object: dict[str, Any], related: dict[str, Any]) -> ParsedLog
         if "|" in cond:
             b.doubt("aggregation in condition (deprecated syntax)", PREFIX)
         positive.extend(n for n in positive_selections(cond.split("|")[0], selections) if n not in positive)
-    sources: list[str] = []
-    names: list[tuple[str, str]] = []
-    for name in positive:
-        _selection(b, selections[name], sources, names)
-    add_api_calls(b, sources, names)
+    units = [unit for name in positive for unit in _selection(b, selections[name])]
+    _api_signals(b, units)
     return b.build({"condition": conditions, "detection": selections, "positive_selections": positive},
                    severity=rule.get("level"))
 
@@ -91,22 +88,47 @@ def _matching(ref: str, selections: dict[str, Any]) -> list[str]:
     return [n for n in selections if pattern.match(n)]
 
 
-def _selection(b: Builder, body: Any, sources: list[str], names: list[tuple[str, str]]) -> None:
+Unit = tuple[list[str], list[tuple[str, str]]]  # (event sources, event names) of one field map
+
+
+def _selection(b: Builder, body: Any) -> list[Unit]:
     """A selection is a map (all fields must match) or a list of maps / keywords (any may match)."""
     if isinstance(body, list):
+        units = []
         for item in body:
             if isinstance(item, dict):
-                _selection(b, item, sources, names)
+                units.extend(_selection(b, item))
             else:
                 b.signal("log_pattern", str(item), confidence=TEXT)
                 b.doubt("keyword search", TEXT)
-        return
+        return units
     if not isinstance(body, dict):
-        return
+        return []
+    sources: list[str] = []
+    names: list[tuple[str, str]] = []
     for key, values in body.items():
         field, *mods = str(key).split("|")
         values = values if isinstance(values, list) else [values]
         _field(b, field, [m.lower() for m in mods if m.lower() != "all"], values, sources, names)
+    return [(sources, names)]
+
+
+def _api_signals(b: Builder, units: list[Unit]) -> None:
+    """A map naming both source and names pairs them itself (iam+Delete*, sts+GetSessionToken never cross);
+    maps naming only one side pair with each other (`selection_source and 1 of selection_action_*`)."""
+    loose_sources: list[str] = []
+    loose_names: list[tuple[str, str]] = []
+    for sources, names in units:
+        if sources and names:
+            add_api_calls(b, sources, names)
+        else:
+            loose_sources += sources
+            loose_names += names
+    if loose_names or not any(s and n for s, n in units):
+        add_api_calls(b, loose_sources, loose_names)
+    else:
+        for source in loose_sources:
+            b.entity("event_sources", source)
 
 
 def _field(b: Builder, field: str, mods: list[str], values: list[Any], sources: list[str],
