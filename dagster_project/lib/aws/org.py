@@ -20,6 +20,7 @@ from dagster_project.lib.aws.clients import client, paginate
 
 SESSION_NAME = "dcv-scan"
 SESSION_SECONDS = 3600  # one account's scan takes seconds to minutes; an hour is the default role maximum
+_XML_CODE = re.compile(r"<Code>(\w+)</Code>")
 _KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
@@ -76,11 +77,22 @@ def scrub(message: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_ID.sub("***", message)
 
 
+def _client_error_code(exc: ClientError) -> str:
+    """The AWS error code; when botocore could not parse the body it reports the bare HTTP status, so read an
+    XML <Code> from the body (an endpoint answering a JSON-protocol call with an XML error, as moto does)."""
+    err = exc.response.get("Error", {})
+    code = str(err.get("Code") or "ClientError")
+    if code.isdigit():
+        found = _XML_CODE.search(err.get("Message") or "")
+        return found.group(1) if found else f"HTTP{code}"
+    return code
+
+
 def error(account_id: str, region: str | None, service: str | None, exc: BaseException,
           secrets: Iterable[str] = ()) -> dict:
     """One failed scope as stored in raw.scans.errors; the message names the account and scope."""
     if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code") or "ClientError"
+        code = _client_error_code(exc)
     else:
         code = type(exc).__name__  # EndpointConnectionError, ReadTimeoutError, WriteRefused, ...
     scope = "/".join(s for s in (region, service) if s)
