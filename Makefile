@@ -56,6 +56,15 @@ db-url: install
 db-shell: install ## psql on the warehouse in use (reads SQL from stdin when piped)
 	@$(DCV) db shell
 
+schema: install $(MANIFEST) ## regenerate schema/database-schema-v1.sql from a freshly built warehouse
+	$(DCV) schema
+
+eval: install $(MANIFEST) ## mapping accuracy on the Sigma and Elastic AWS corpora (tags hidden)
+	$(DCV) eval
+
+bench: install $(MANIFEST) ## scale benchmark (BENCH_ACCOUNTS x BENCH_DETECTIONS, default 1000 x 1000)
+	$(DCV) bench --accounts $(or $(BENCH_ACCOUNTS),1000) --detections $(or $(BENCH_DETECTIONS),1000)
+
 docs: install $(MANIFEST) ## dbt docs on http://127.0.0.1:8080
 	$(DCV) exec -- $(DBT) docs generate $(DBT_FLAGS)
 	$(DCV) exec -- $(DBT) docs serve $(DBT_FLAGS) --host 127.0.0.1 --port 8080

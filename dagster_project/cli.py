@@ -77,6 +77,31 @@ def _attack(action: str, version: str | None) -> int:
     return 0
 
 
+def _schema(check: bool) -> int:
+    """Build migrations + dbt into a scratch database on the server in use, dump it, write or compare."""
+    from dagster_project.lib.warehouse import schema_dump
+
+    target, _ = runtime.prepare()
+    scratch = "dcv_schema_build"
+    url = connection.recreate_database(target.url, scratch)
+    try:
+        schema_dump.build(url)
+        built = schema_dump.dump(url)
+    finally:
+        connection.drop_database(target.url, scratch)
+    if not check:
+        schema_dump.OUTPUT.write_text(built)
+        print(f"wrote {schema_dump.OUTPUT} ({len(built.splitlines())} lines)")
+        return 0
+    committed = schema_dump.OUTPUT.read_text() if schema_dump.OUTPUT.exists() else ""
+    if committed == built:
+        print(f"{schema_dump.OUTPUT.name} matches the built warehouse")
+        return 0
+    print(f"{schema_dump.OUTPUT.name} differs from the built warehouse (run `make schema`):\n"
+          + schema_dump.differences(committed, built), file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dcv", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -90,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="sample organization -> every asset, two scan days -> coverage summary")
     demo.add_argument("--accounts", type=int, default=5)
     demo.add_argument("--detections", type=int, default=60, help="approximate detections per account")
+    schema = sub.add_parser("schema", help="regenerate schema/database-schema-v1.sql from a freshly built warehouse")
+    schema.add_argument("--check", action="store_true", help="compare with the committed file instead of writing")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "schema":
+            return _schema(args.check)
         if args.cmd == "demo":
             from dagster_project import demo as demo_mod
 

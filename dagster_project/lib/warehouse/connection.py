@@ -85,6 +85,20 @@ def ensure_database(server_url: str, database: str) -> None:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
 
 
+def recreate_database(url: str, database: str) -> str:
+    """An empty scratch database beside the one `url` names (schema dumps, evaluation); returns its URL.
+    Needs CREATEDB on an external server."""
+    with connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+    return _with_database(url, database)
+
+
+def drop_database(url: str, database: str) -> None:
+    with connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database)))
+
+
 def resolve(cfg: settings_mod.Settings | None = None, *, start: bool = True) -> Target:
     """The target in use; starts the embedded server (idempotently) unless an external one is configured."""
     cfg = cfg or settings_mod.load()
