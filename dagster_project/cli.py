@@ -117,8 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--detections", type=int, default=60, help="approximate detections per account")
     schema = sub.add_parser("schema", help="regenerate schema/database-schema-v1.sql from a freshly built warehouse")
     schema.add_argument("--check", action="store_true", help="compare with the committed file instead of writing")
+    ev = sub.add_parser("eval", help="mapping accuracy on the Sigma and Elastic corpora (tags hidden)")
+    ev.add_argument("--threshold", type=float, default=0.6, help="minimum confidence counted as a prediction")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "eval":
+            from dagster_project import evaluate
+
+            return evaluate.main(args.threshold)
         if args.cmd == "schema":
             return _schema(args.check)
         if args.cmd == "demo":

@@ -31,7 +31,7 @@ group by s.scan_day order by s.scan_day
 """
 
 
-def _attack_source(cfg: settings_mod.Settings) -> str | None:
+def attack_source(cfg: settings_mod.Settings) -> str | None:
     """Offline-friendly: use the shared 18.1 bundle when nothing else is configured."""
     if cfg.attack_source:
         return cfg.attack_source
@@ -70,7 +70,7 @@ def main(accounts: int = 5, detections: int = 60, last_day: date | None = None) 
     target, env = runtime.prepare(cfg)
     env = {**os.environ, **env, "DCV_EXPORT_DIR": str(cfg.export_dir)}
     print(f"warehouse: {target.describe()}")
-    source = _attack_source(cfg)
+    source = attack_source(cfg)
     if source:
         env["DCV_ATTACK_SOURCE"] = source
     last_day = last_day or datetime.now(UTC).date()
