@@ -61,14 +61,14 @@ def fill_gaps(session: boto3.Session, skip=()) -> boto3.Session:
     return session
 
 
-def pages(items: list, key: str, size: int, token: str = "nextToken"):
+def pages(items: list, key: str, size: int, next_key: str = "nextToken"):
     """A canned paginated answer: `size` items per page, the token is the next offset."""
 
     def respond(params):
-        start = int(params.get(token) or 0)
+        start = int(params.get(next_key) or 0)
         page = {key: items[start:start + size]}
         if start + size < len(items):
-            page[token] = str(start + size)
+            page[next_key] = str(start + size)
         return page
 
     return respond

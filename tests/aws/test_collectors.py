@@ -83,7 +83,7 @@ def test_cloudwatch_alarms_with_history(aws, canned):
                 "HistoryItemType": "StateUpdate", "HistorySummary": summary, "HistoryData": "{}"}
                for h, summary in ((1, "Alarm updated from OK to ALARM"), (30, "Alarm updated from ALARM to OK"))]
     calls = canned.serve(aws, "cloudwatch", "DescribeAlarmHistory",
-                         canned.pages(history, "AlarmHistoryItems", 1, token="NextToken"))
+                         canned.pages(history, "AlarmHistoryItems", 1, next_key="NextToken"))
 
     records = list(cloudwatch.collect(aws, REGION))
 
@@ -171,7 +171,7 @@ def test_securityhub_standards_and_controls(aws, canned):
         "RemediationUrl": "https://docs.aws.amazon.com/console/securityhub/x", "RelatedRequirements": []}
         for cid, status in (("IAM.1", "ENABLED"), ("IAM.2", "DISABLED"), ("CloudTrail.1", "ENABLED"))]
     calls = canned.serve(aws, "securityhub", "DescribeStandardsControls",
-                         canned.pages(controls, "Controls", 2, token="NextToken"))
+                         canned.pages(controls, "Controls", 2, next_key="NextToken"))
 
     records = by_type(securityhub.collect(aws, REGION))
 

@@ -21,6 +21,7 @@ from dagster_project.lib.aws.clients import client, paginate
 SESSION_NAME = "dcv-scan"
 SESSION_SECONDS = 3600  # one account's scan takes seconds to minutes; an hour is the default role maximum
 _XML_CODE = re.compile(r"<Code>(\w+)</Code>")
+_XML_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
 _KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 
 
@@ -77,26 +78,27 @@ def scrub(message: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_ID.sub("***", message)
 
 
-def _client_error_code(exc: ClientError) -> str:
-    """The AWS error code; when botocore could not parse the body it reports the bare HTTP status, so read an
-    XML <Code> from the body (an endpoint answering a JSON-protocol call with an XML error, as moto does)."""
+def _describe(exc: BaseException) -> tuple[str, str]:
+    """(error code, text). Not an API error: the exception's class is the code (EndpointConnectionError,
+    ReadTimeoutError, ...). An API error whose body botocore could not parse has the bare HTTP status as its
+    code (an endpoint answering a JSON-protocol call with an XML error, as moto does): read <Code> from it."""
+    if not isinstance(exc, ClientError):
+        return type(exc).__name__, str(exc)
     err = exc.response.get("Error", {})
     code = str(err.get("Code") or "ClientError")
-    if code.isdigit():
-        found = _XML_CODE.search(err.get("Message") or "")
-        return found.group(1) if found else f"HTTP{code}"
-    return code
+    body = err.get("Message") or ""
+    if code.isdigit() and (found := _XML_CODE.search(body)):
+        message = _XML_MESSAGE.search(body)
+        return found.group(1), f"{exc.operation_name}: {message.group(1) if message else found.group(1)}"
+    return code, str(exc)
 
 
 def error(account_id: str, region: str | None, service: str | None, exc: BaseException,
           secrets: Iterable[str] = ()) -> dict:
     """One failed scope as stored in raw.scans.errors; the message names the account and scope."""
-    if isinstance(exc, ClientError):
-        code = _client_error_code(exc)
-    else:
-        code = type(exc).__name__  # EndpointConnectionError, ReadTimeoutError, WriteRefused, ...
+    code, text = _describe(exc)
     scope = "/".join(s for s in (region, service) if s)
-    text = f"account {account_id}{' ' + scope if scope else ''}: {exc}"
+    text = f"account {account_id}{' ' + scope if scope else ''}: {text}"
     return {"region": region, "service": service, "error_code": code, "message": scrub(text, secrets)[:2000]}
 
 
