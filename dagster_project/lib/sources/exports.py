@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -74,20 +75,23 @@ def fs_name(name: str) -> str:
 
 class LocalTree:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        self.root = str(root)
 
     def ref(self, rel: str) -> str:
-        return str(self.root / rel)
+        return os.path.join(self.root, rel) if rel else self.root
 
     def list_dir(self, rel: str) -> tuple[list[str], list[str]]:
-        path = self.root / rel
-        if not path.is_dir():
+        # scandir knows file types without a stat per entry: an account has hundreds of small files
+        try:
+            with os.scandir(self.ref(rel)) as entries:
+                found = [(e.name, e.is_dir()) for e in entries]
+        except (FileNotFoundError, NotADirectoryError):
             return [], []
-        entries = list(path.iterdir())
-        return sorted(e.name for e in entries if e.is_dir()), sorted(e.name for e in entries if not e.is_dir())
+        return sorted(n for n, d in found if d), sorted(n for n, d in found if not d)
 
     def read(self, rel: str) -> bytes:
-        return (self.root / rel).read_bytes()
+        with open(self.ref(rel), "rb") as f:
+            return f.read()
 
 
 class S3Tree:
