@@ -15,7 +15,7 @@ import time
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.warehouse import connection, embedded, runtime
 
-KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError)
+KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError, RuntimeError)
 
 
 def _db(action: str) -> int:

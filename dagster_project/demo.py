@@ -39,17 +39,24 @@ def attack_source(cfg: settings_mod.Settings) -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
-def materialize_all(env: dict[str, str], partition: str) -> None:
-    """Every asset for one daily partition, in one Dagster run (unpartitioned assets are rebuilt with it)."""
+def materialize_all(env: dict[str, str], partition: str, log: Path) -> None:
+    """Every asset for one daily partition, in one Dagster run (unpartitioned assets are rebuilt with it).
+    Dagster's event log goes to `log`; the run is also in the Dagster UI (`make ui`)."""
     bin_dir = Path(sys.executable).parent
+    log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
         config.write(IN_PROCESS)
     try:
-        subprocess.run([str(bin_dir / "dagster"), "asset", "materialize", "-m", "dagster_project.definitions",
-                        "--select", "*", "--partition", partition, "-c", config.name],
-                       env=env, check=True, cwd=settings_mod.PROJECT_ROOT, stdout=subprocess.DEVNULL)
+        with log.open("w") as out:
+            done = subprocess.run([str(bin_dir / "dagster"), "asset", "materialize", "-m",
+                                   "dagster_project.definitions", "--select", "*", "--partition", partition,
+                                   "-c", config.name],
+                                  env=env, cwd=settings_mod.PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
     finally:
         os.unlink(config.name)
+    if done.returncode != 0:
+        tail = log.read_text().splitlines()[-25:]
+        raise RuntimeError(f"the Dagster run for {partition} failed (full log: {log}):\n" + "\n".join(tail))
 
 
 def drift_table(url: str) -> str:
@@ -81,7 +88,7 @@ def main(accounts: int = 5, detections: int = 60, last_day: date | None = None) 
         print(f"{day}: sample organization {counts['accounts']} accounts, {counts['detections']} detections "
               f"-> {cfg.export_dir}; materializing every asset ...", flush=True)
         step = time.perf_counter()
-        materialize_all(env, day.isoformat())
+        materialize_all(env, day.isoformat(), cfg.home / "logs" / f"demo-{day}.log")
         print(f"{day}: done in {time.perf_counter() - step:.0f}s", flush=True)
     print(drift_table(target.url))
     print(summary.render(target.url, layers_dir=str(cfg.home / "layers")))

@@ -27,10 +27,11 @@ order by t.display_order
 """
 
 TOP_GAPS = """
-select a.account_name, g.technique_id, g.technique_name, g.severity, g.risk_score
+select g.technique_id, g.technique_name, (array_agg(g.severity order by g.risk_score desc))[1],
+    max(g.risk_score) as risk, count(*) as accounts
 from marts.v_coverage_gaps_current as g
-inner join marts.accounts as a on g.account_id = a.id
-order by g.risk_score desc nulls last, a.account_name, g.technique_id
+group by g.technique_id, g.technique_name
+order by risk desc nulls last, accounts desc, g.technique_id
 limit 10
 """
 
@@ -56,9 +57,9 @@ def render(url: str, layers_dir: str | None = None) -> str:
         f"  {'tactic':<24} {'avg coverage':>12} {'covered (best account)':>24}",
     ]
     lines += [f"  {name:<24} {pct:>11}% {best:>13} of {total:<8}" for name, pct, best, total in tactics]
-    lines += ["", "  top gaps by risk:"]
-    lines += [f"  {risk:>6} {severity:<8} {tid:<10} {tname[:40]:<40} {acct}" for acct, tid, tname, severity, risk
-              in gaps]
+    lines += ["", f"  top gaps by risk:  {'risk':>6} {'severity':<8} {'technique':<10} {'name':<40} accounts"]
+    lines += [f"  {'':<18} {risk:>6} {severity:<8} {tid:<10} {tname[:40]:<40} {accounts:>8}"
+              for tid, tname, severity, risk, accounts in gaps]
     if layers_dir:
         lines += ["", f"  ATT&CK Navigator layers: {layers_dir}"]
     return "\n".join(lines) + "\n"
