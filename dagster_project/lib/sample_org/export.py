@@ -128,6 +128,7 @@ def write_export(export_dir: Path, accounts: int, detections_per_account: int, s
         raise FileExistsError(f"{export_dir} holds files that are not a generated sample: not replacing them")
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{export_dir.name}.new-", dir=export_dir.parent))
+    staging.chmod(0o755)  # mkdtemp's 0700 would otherwise become the export's permissions
     try:
         counts = _write_tree(staging, accounts, detections_per_account, seed, day)
         (staging / MARKER).write_text(json.dumps({"accounts": accounts, "detections_per_account":
