@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import boto3
+import botocore.session
 from botocore.exceptions import ClientError
 
 from dagster_project.lib.aws import SERVICES
@@ -59,8 +60,12 @@ def assume(session: boto3.Session, account_id: str, role_name: str) -> boto3.Ses
     sts = client(session, "sts", region, allow=("AssumeRole",))
     creds = sts.assume_role(RoleArn=f"arn:{partition}:iam::{account_id}:role/{role_name}",
                             RoleSessionName=SESSION_NAME, DurationSeconds=SESSION_SECONDS)["Credentials"]
+    # Share the parent's service-model loader: a fresh botocore session re-reads every service's JSON model,
+    # which made client creation the largest CPU cost of a scan (measured ~4x slower per account).
+    core = botocore.session.Session()
+    core.register_component("data_loader", session._session.get_component("data_loader"))
     return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                         aws_session_token=creds["SessionToken"], region_name=region)
+                         aws_session_token=creds["SessionToken"], region_name=region, botocore_session=core)
 
 
 def _secrets(session: boto3.Session | None) -> list[str]:
