@@ -76,3 +76,13 @@ def test_guard_refuses_writes_before_anything_is_sent(aws):
         clients.client(aws, "sts", REGION).assume_role(RoleArn="arn:aws:iam::1:role/r", RoleSessionName="scan")
     assert cw.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 11}  # max_attempts=10 retries
     assert (cw.meta.config.connect_timeout, cw.meta.config.read_timeout) == (10, 60)
+
+
+def test_docs_print_every_action_the_scan_uses():
+    from pathlib import Path
+
+    from dagster_project.lib.aws import policy
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "collection.md").read_text()
+    for action in policy.SCANNED_ROLE_ACTIONS + policy.SCANNER_ACTIONS:
+        assert f'"{action}"' in text, action
