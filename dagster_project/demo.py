@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from dagster_project.lib import settings as settings_mod
+from dagster_project.lib.attack import sources
 from dagster_project.lib.warehouse import runtime
 
 IN_PROCESS = "execution:\n  config:\n    in_process: {}\n"  # one process: faster on a 2-core laptop
@@ -29,14 +30,6 @@ from marts.scan_snapshots as s
 where s.collection_source = 'export'
 group by s.scan_day order by s.scan_day
 """
-
-
-def attack_source(cfg: settings_mod.Settings) -> str | None:
-    """Offline-friendly: use the shared 18.1 bundle when nothing else is configured."""
-    if cfg.attack_source:
-        return cfg.attack_source
-    bundled = cfg.shared_dir / "attack" / "enterprise-attack-18.1.json.gz"
-    return str(bundled) if bundled.exists() else None
 
 
 def materialize_all(env: dict[str, str], partition: str, log: Path) -> None:
@@ -77,9 +70,7 @@ def main(accounts: int = 5, detections: int = 60, last_day: date | None = None) 
     target, env = runtime.prepare(cfg)
     env = {**os.environ, **env, "DCV_EXPORT_DIR": str(cfg.export_dir)}
     print(f"warehouse: {target.describe()}")
-    source = attack_source(cfg)
-    if source:
-        env["DCV_ATTACK_SOURCE"] = source
+    env["DCV_ATTACK_SOURCE"] = ",".join(sources.local_attack_sources(cfg))
     last_day = last_day or datetime.now(UTC).date()
     # two scan days, so the history, drift counts and gap dates have something to show
     for day in (last_day - timedelta(days=1), last_day):

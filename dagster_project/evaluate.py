@@ -12,21 +12,16 @@ mappings and the curated seed); the run checks that and refuses to score if a co
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from dagster_project.lib import settings as settings_mod
-from dagster_project.lib.attack import bundle, knowledge, sources, store
 from dagster_project.lib.detections.store import AccountScan, store_partition
 from dagster_project.lib.evaluation import scoring
 from dagster_project.lib.parsing import parse
 from dagster_project.lib.sources import rule_repos
-from dagster_project.lib.warehouse import connection, migrate, runtime
+from dagster_project.lib.warehouse import connection, runtime, scratch
 
 CORPORA = {"sigma": ("sigma/rules/cloud/aws", rule_repos.read_sigma),
            "elastic": ("elastic/rules/integrations/aws", rule_repos.read_elastic)}
@@ -82,32 +77,8 @@ def event_rules(rule: dict) -> list[dict]:
     return rules
 
 
-def _load_attack(url: str, cfg: settings_mod.Settings) -> None:
-    from dagster_project.demo import attack_source
-
-    refs = sources.split(attack_source(cfg)) if attack_source(cfg) else sources.attack_sources(cfg)
-    with connection.connect(url) as conn:
-        for ref in refs:
-            store.load_bundle(conn, bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE")))
-        for ref in sources.knowledge_sources(cfg, cfg.knowledge_source):
-            store.load_knowledge(conn, knowledge.parse_ctid(ref, sources.fetch(ref, "DCV_KNOWLEDGE_SOURCE")),
-                                 "ctid_mappings_explorer")
-        store.activate_if_none(conn, store.loaded_versions(conn))
-        conn.commit()
-
-
-def _dbt(url: str, *args: str) -> None:
-    dbt = str(Path(sys.executable).parent / "dbt")
-    flags = ["--project-dir", str(settings_mod.DBT_PROJECT_DIR), "--profiles-dir", str(settings_mod.DBT_PROJECT_DIR),
-             "--quiet"]
-    done = subprocess.run([dbt, *args, *flags], env={**os.environ, **connection.client_env(url)},
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}")
-
-
 def main(threshold: float = 0.6) -> int:
-    from dagster_project.defs.mapping.assets import parse_pending
+    from dagster_project.lib.parsing.store import parse_pending
 
     cfg = settings_mod.load()
     started = time.perf_counter()
@@ -115,8 +86,7 @@ def main(threshold: float = 0.6) -> int:
     truth: dict[str, dict[str, set[str]]] = {}
     url = connection.recreate_database(target.url, SCRATCH_DB)
     try:
-        migrate.upgrade(url)
-        _load_attack(url, cfg)
+        scratch.load_attack(url, cfg)
         with connection.connect(url) as conn:
             for corpus, (relative, reader) in CORPORA.items():
                 root = cfg.shared_dir / relative
@@ -131,8 +101,8 @@ def main(threshold: float = 0.6) -> int:
             conn.commit()
             parse_pending(conn)
             conn.commit()
-        _dbt(url, "seed")
-        _dbt(url, "run", "--select", "+content_technique_mappings")
+        scratch.dbt(url, "seed", "--quiet")
+        scratch.dbt(url, "run", "--quiet", "--select", "+content_technique_mappings")
         with connection.connect(url) as conn:
             if conn.execute(CORPUS_DERIVED).fetchone()[0]:
                 raise RuntimeError("indicators derived from a scored corpus: exclude them per corpus first")

@@ -100,7 +100,7 @@ def test_older_parser_version_is_reparsed(warehouse_url, db, dagster_instance, c
 
 def test_volume_in_several_batches(warehouse_url, db, dagster_instance, contents, capsys):
     """More contents than one cursor batch: every one parsed once; prints end-to-end throughput."""
-    from dagster_project.defs.mapping.assets import BATCH_SIZE
+    from dagster_project.lib.parsing.store import BATCH_SIZE
     from dagster_project.lib.warehouse.loader import copy_rows
 
     count = BATCH_SIZE + 1_500

@@ -79,6 +79,15 @@ def attack_sources(cfg: Settings) -> list[str]:
     return split(cfg.attack_source) if cfg.attack_source else [pinned_bundle(cfg)]
 
 
+def local_attack_sources(cfg: Settings) -> list[str]:
+    """For offline commands (demo, eval, bench): DCV_ATTACK_SOURCE, else the 18.1 bundle in DCV_SHARED, else
+    the pinned official release."""
+    shared = cfg.shared_dir / "attack" / f"{DOMAIN}-{PINNED_VERSION}.json.gz"
+    if not cfg.attack_source and shared.is_file():
+        return [str(shared)]
+    return attack_sources(cfg)
+
+
 def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
     """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS file in DCV_SHARED, else its official URL."""
     if env_value:

@@ -1,0 +1,40 @@
+"""Scratch warehouses for the offline commands (eval, bench): a database beside the one in use, loaded with
+ATT&CK and built with dbt exactly as the assets would, then dropped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster_project.lib import settings as settings_mod
+from dagster_project.lib.attack import bundle, knowledge, sources, store
+from dagster_project.lib.warehouse import connection, migrate
+
+
+def load_attack(url: str, cfg: settings_mod.Settings) -> None:
+    """ATT&CK (offline-friendly source) and the CTID knowledge, then activate the loaded version."""
+    migrate.upgrade(url)
+    with connection.connect(url) as conn:
+        for ref in sources.local_attack_sources(cfg):
+            store.load_bundle(conn, bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE")))
+        for ref in sources.knowledge_sources(cfg, cfg.knowledge_source):
+            store.load_knowledge(conn, knowledge.parse_ctid(ref, sources.fetch(ref, "DCV_KNOWLEDGE_SOURCE")),
+                                 "ctid_mappings_explorer")
+        store.activate_if_none(conn, store.loaded_versions(conn))
+        conn.commit()
+
+
+def dbt(url: str, *args: str, dbt_vars: dict | None = None) -> str:
+    """Run dbt against `url` (as the assets do, through the PG* environment); raises with dbt's output."""
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(settings_mod.DBT_PROJECT_DIR),
+               "--profiles-dir", str(settings_mod.DBT_PROJECT_DIR)]
+    if dbt_vars:
+        command += ["--vars", json.dumps(dbt_vars)]
+    done = subprocess.run(command, env={**os.environ, **connection.client_env(url)}, capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}")
+    return done.stdout
