@@ -119,8 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     schema.add_argument("--check", action="store_true", help="compare with the committed file instead of writing")
     ev = sub.add_parser("eval", help="mapping accuracy on the Sigma and Elastic corpora (tags hidden)")
     ev.add_argument("--threshold", type=float, default=0.6, help="minimum confidence counted as a prediction")
+    bench = sub.add_parser("bench", help="scale benchmark on a scratch database: prints a table, writes results")
+    bench.add_argument("--accounts", type=int, default=1000)
+    bench.add_argument("--detections", type=int, default=1000, help="approximate detections per account")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "bench":
+            from dagster_project import benchmark
+
+            return benchmark.main(args.accounts, args.detections)
         if args.cmd == "eval":
             from dagster_project import evaluate
 

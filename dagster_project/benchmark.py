@@ -1,0 +1,229 @@
+"""`make bench`: the sample organization at scale through the product's own path, measured.
+
+On a scratch database beside the warehouse in use: day 1 is a full build (export -> raw -> parse -> dbt build),
+day 2 is the next daily partition at the sample's ~1 % churn. Prints one table and writes a results file
+(JSON + Markdown) under $DCV_HOME/bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+
+from dagster_project.defs.detections.collect import export_scans
+from dagster_project.lib import sample_org
+from dagster_project.lib import settings as settings_mod
+from dagster_project.lib.detections.store import store_partition
+from dagster_project.lib.parsing.store import parse_pending
+from dagster_project.lib.sources.exports import read_export
+from dagster_project.lib.warehouse import connection, runtime, scratch
+
+SCRATCH_DB = "dcv_bench"
+
+RAW_BYTES = """select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class c
+join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'raw' and c.relkind in ('r', 'p')"""
+
+# The spec's own gap view (data-model-seed.md, Step 4), verbatim, for one account.
+SPEC_GAPS = """
+select count(*) from (
+SELECT
+    a.id AS account_id, mt.technique_id, mt.name AS technique_name, mt.description, COUNT(dm.id) AS detection_count
+FROM accounts a
+CROSS JOIN mitre_techniques mt
+LEFT JOIN detection_mappings dm ON mt.id = dm.technique_id
+    AND dm.detection_id IN (SELECT id FROM detections WHERE account_id = a.id AND status = 'enabled')
+WHERE mt.version_id = (SELECT id FROM mitre_versions WHERE is_active = TRUE)
+GROUP BY a.id, mt.id, mt.technique_id, mt.name, mt.description
+HAVING COUNT(dm.id) = 0
+) as spec_view where account_id = %(account_id)s
+"""
+OUR_GAPS = "select count(*) from marts.v_coverage_gaps_current where account_id = %(account_id)s"
+
+
+@dataclass
+class Run:
+    accounts: int
+    detections_per_account: int
+    figures: dict = field(default_factory=dict)
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, what: str, value, target: str = "") -> None:
+        self.figures[what] = value
+        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else value
+        self.rows.append((what, shown, target))
+        print(f"  {what:<58} {shown:>16}  {target}", flush=True)
+
+
+def _peak_mb() -> tuple[float, float]:
+    """Peak resident memory of this process and of its largest child (dbt), in MB (Linux: KB units)."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def copy_baseline(url: str, export_dir: Path) -> tuple[int, float]:
+    """The same records, read the same way, COPYed straight into a plain table: the ingest rate's yardstick."""
+    with connection.connect(url) as conn:
+        conn.execute("create unlogged table bench_copy_baseline (account_id text, region text, service text, "
+                     "detection_type text, native_id text, name text, document jsonb)")
+        started = time.perf_counter()
+        count = 0
+        with conn.cursor().copy("copy bench_copy_baseline from stdin") as copy:
+            for r in read_export(export_dir):
+                if isinstance(r, dict):
+                    copy.write_row((r["account_id"], r.get("region"), r["service"], r["detection_type"],
+                                    r["native_id"], r.get("name"),
+                                    json.dumps({"api_object": r["api_object"], "related": r.get("related")})))
+                    count += 1
+        seconds = time.perf_counter() - started
+        conn.execute("drop table bench_copy_baseline")
+        conn.commit()
+    return count, seconds
+
+
+def ingest(url: str, export_dir: Path, day: date) -> tuple[int, float]:
+    started = time.perf_counter()
+    rejects: list = []
+    with connection.connect(url) as conn:
+        stats = store_partition(conn, day, export_scans(export_dir, rejects))
+        conn.commit()
+    return stats.detections, time.perf_counter() - started
+
+
+def parse(url: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    with connection.connect(url) as conn:
+        stats = parse_pending(conn)
+        conn.commit()
+    return stats.parsed, time.perf_counter() - started
+
+
+def build(url: str, day: date, *, seed: bool) -> float:
+    started = time.perf_counter()
+    if seed:
+        scratch.dbt(url, "seed", "--quiet")
+    scratch.dbt(url, "build", "--quiet", "--exclude", "resource_type:seed",
+                dbt_vars={"min_date": day.isoformat(), "max_date": day.isoformat()})
+    return time.perf_counter() - started
+
+
+def timed(conn: psycopg.Connection, query: str, params: dict, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        conn.execute(query, params).fetchall()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
+
+
+def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120) -> int:
+    cfg = settings_mod.load()
+    target, _ = runtime.prepare(cfg)
+    run = Run(accounts, detections)
+    out_dir = cfg.home / "bench"
+    export_dir = out_dir / "export"
+    day1 = datetime.now(UTC).date() - timedelta(days=1)
+    day2 = day1 + timedelta(days=1)
+    print(f"benchmark: {accounts:,} accounts x ~{detections:,} detections on {target.describe()}\n", flush=True)
+    url = connection.recreate_database(target.url, SCRATCH_DB)
+    try:
+        scratch.load_attack(url, cfg)
+        started = time.perf_counter()
+        counts = sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=7,
+                                         day=day1)
+        run.add("sample export written (s)", round(time.perf_counter() - started, 1))
+        run.add("detections", counts["detections"])
+
+        copied, copy_s = copy_baseline(url, export_dir)
+        run.add("raw COPY of the same records (rows/s)", round(copied / copy_s))
+        full_started = time.perf_counter()
+        stored, ingest_s = ingest(url, export_dir, day1)
+        run.add("ingest day 1: export -> raw (rows/s)", round(stored / ingest_s))
+        run.add("ingest / raw COPY rate", round((stored / ingest_s) / (copied / copy_s), 2), ">= 0.5")
+        parsed, parse_s = parse(url)
+        run.add("parse day 1: distinct configurations", parsed)
+        run.add("parse day 1 (s)", round(parse_s, 1))
+        dbt_s = build(url, day1, seed=True)
+        run.add("dbt build day 1 (s)", round(dbt_s, 1))
+        full_s = time.perf_counter() - full_started
+        run.add("full build: ingest + parse + map + dbt (s)", round(full_s, 1), "<= 300")
+        py_mb, child_mb = _peak_mb()
+        run.add("peak memory, python / largest child (MB)", f"{py_mb:,.0f} / {child_mb:,.0f}", "<= 4096")
+
+        with connection.connect(url) as conn:
+            raw_before = conn.execute(RAW_BYTES).fetchone()[0]
+            db_before = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+            mappings = conn.execute("select count(*) from marts.detection_mappings").fetchone()[0]
+        run.add("detection_mappings rows", mappings)
+
+        sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=7, day=day2)
+        daily_started = time.perf_counter()
+        ingest(url, export_dir, day2)
+        parse(url)
+        build(url, day2, seed=False)
+        daily_s = time.perf_counter() - daily_started
+        run.add("daily partition at ~1% churn, end to end (s)", round(daily_s, 1), "<= 30")
+        run.add("full build / daily partition", round(full_s / daily_s, 1), ">= 10")
+        with connection.connect(url) as conn:
+            changed = conn.execute("""select coalesce(sum(detections_added + detections_removed
+                + detections_modified), 0) from marts.scan_snapshots where scan_day = %s""", (day2,)).fetchone()[0]
+            raw_after = conn.execute(RAW_BYTES).fetchone()[0]
+            db_after = conn.execute("select pg_database_size(current_database())").fetchone()[0]
+        run.add("detections changed on day 2", int(changed))
+        run.add("raw bytes added on day 2 (MB)", round((raw_after - raw_before) / 2**20, 1))
+        run.add("raw bytes added per changed detection (KB)", round((raw_after - raw_before) / 1024 / max(changed, 1), 1))
+        run.add("whole database growth on day 2 (MB, marts rebuilt)", round((db_after - db_before) / 2**20, 1))
+
+        _queries(run, url, out_dir, spec_timeout_s)
+    finally:
+        connection.drop_database(target.url, SCRATCH_DB)
+    _write(run, out_dir)
+    return 0
+
+
+def _queries(run: Run, url: str, out_dir: Path, spec_timeout_s: int) -> None:
+    from dagster_project.lib.bench import queries
+
+    with connection.connect(url, autocommit=True) as conn:
+        params = queries.sample_params(conn)
+        results = queries.measure(conn, queries.load_patterns(), params)
+        worst = max(results, key=lambda r: r.p95_ms)
+        run.add("query patterns measured", len(results))
+        run.add(f"slowest pattern p95 (ms): {worst.name}", round(worst.p95_ms, 1), "<= 50")
+        run.figures["query_patterns"] = [r.__dict__ for r in results]
+        context = f"{run.accounts:,} accounts x ~{run.detections_per_account:,} detections"
+        (out_dir / "query-patterns.md").write_text(queries.render_markdown(results, context))
+        ours = timed(conn, OUR_GAPS, params, 20)
+        run.add("our gaps query, one account, p50 (ms)", round(statistics.median(ours), 2))
+        conn.execute("set search_path = marts")
+        conn.execute(f"set statement_timeout = '{spec_timeout_s}s'")
+        started = time.perf_counter()
+        try:
+            conn.execute(SPEC_GAPS, params).fetchall()
+            spec_ms, bound = (time.perf_counter() - started) * 1000, ""
+        except psycopg.errors.QueryCanceled:
+            spec_ms, bound = spec_timeout_s * 1000.0, ">"
+        run.add("spec's v_coverage_gaps_current, one account (ms)", f"{bound}{spec_ms:,.0f}")
+        run.add("spec view / our gaps query", f"{bound}{spec_ms / statistics.median(ours):,.0f}x", ">= 1000x")
+
+
+def _write(run: Run, out_dir: Path) -> None:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / f"results-{stamp}.json"
+    json_path.write_text(json.dumps({"accounts": run.accounts, "detections_per_account": run.detections_per_account,
+                                     "figures": run.figures}, indent=2, default=str))
+    lines = ["| measure | value | target |", "|---|---:|---|"]
+    lines += [f"| {what} | {value} | {target} |" for what, value, target in run.rows]
+    (out_dir / f"results-{stamp}.md").write_text("\n".join(lines) + "\n")
+    print(f"\nresults: {json_path} (+ .md; query patterns: {out_dir / 'query-patterns.md'})")
