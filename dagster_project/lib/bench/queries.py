@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,11 @@ def sample_params(conn: psycopg.Connection) -> dict[str, Any]:
         select m.attack_technique_id
         from marts.detection_mappings m join marts.detections d on d.id = m.detection_id and d.is_current
         where d.account_id = %(a)s and m.attack_technique_id is not null
-        group by m.attack_technique_id order by count(*) desc, m.attack_technique_id limit 1""", {"a": account})
+        group by m.attack_technique_id
+        order by bool_or(exists (select 1 from marts.coverage_history h
+                                 where h.account_id = %(a)s and h.technique_id = m.technique_id)) desc,
+                 count(*) desc, m.attack_technique_id
+        limit 1""", {"a": account})
     if technique:
         params["technique_id"] = technique
     day = _one(conn, "select max(calculated_at)::date from marts.coverage_scores")
@@ -130,12 +135,12 @@ def sample_params(conn: psycopg.Connection) -> dict[str, Any]:
                   {"day": params["day"]})
     if tactic:
         params["tactic_id"] = tactic
-    name = _one(conn, """
+    names = conn.execute("""
         select name from marts.detections where account_id = %(a)s and is_current and name is not null
-        order by name limit 1""", {"a": account})
-    words = sorted(re.findall(r"[A-Za-z]{4,}", name or ""), key=lambda w: (-len(w), w))
+        order by name limit 5000""", {"a": account}).fetchall()
+    words = Counter(w.lower() for (name,) in names for w in re.findall(r"\b[A-Za-z]{4,}\b", name))
     if words:
-        params["search"] = words[0].lower()
+        params["search"] = min(words.items(), key=lambda item: (-item[1], item[0]))[0]
     return params
 
 
@@ -158,6 +163,18 @@ def _table_rows(conn: psycopg.Connection, schema: str, table: str, cache: dict[s
     return cache[key]
 
 
+def _index_label(conn: psycopg.Connection, schema: str, name: str) -> str:
+    """The index name; dbt's hashed names (32 hex digits) become `table(columns)`, which a reader can use."""
+    if not re.fullmatch(r"[0-9a-f]{32}", name):
+        return name
+    row = conn.execute("select tablename, indexdef from pg_indexes where schemaname = %(s)s and indexname = %(n)s",
+                       {"s": schema, "n": name}).fetchone()
+    if row is None:
+        return name
+    columns = re.search(r"USING \w+ \((.*)\)", row[1])
+    return f"{row[0]}({columns.group(1) if columns else '?'})"
+
+
 def plan_indexes(conn: psycopg.Connection, sql: str, params: dict[str, Any],
                  table_rows: dict[str, float] | None = None) -> list[str]:
     """Index names in the plan, plus "Seq Scan on <table>" for seq scans of tables over SEQ_SCAN_ROWS rows."""
@@ -168,7 +185,7 @@ def plan_indexes(conn: psycopg.Connection, sql: str, params: dict[str, Any],
     found: list[str] = []
     for node in _plan_nodes(plan[0]["Plan"]):
         if "Index Name" in node:
-            found.append(node["Index Name"])
+            found.append(_index_label(conn, node.get("Schema", "marts"), node["Index Name"]))
         if node.get("Node Type") == "Seq Scan":
             schema, table = node.get("Schema", "marts"), node["Relation Name"]
             if _table_rows(conn, schema, table, table_rows) > SEQ_SCAN_ROWS:
@@ -214,8 +231,9 @@ def render_markdown(results: list[Result], context: str) -> str:
              "| # | Pattern | p50 ms | p95 ms | Rows | Indexes used |",
              "|---:|---|---:|---:|---:|---|"]
     for n, r in enumerate(results, 1):
+        used = ", ".join(f"`{i}`" for i in r.indexes) or "-"
         lines.append(f"| {n} | [{r.name}](#{r.name.replace('_', '-')}) | {r.p50_ms:.2f} | {r.p95_ms:.2f} "
-                     f"| {r.rows} | {len(r.indexes)} |")
+                     f"| {r.rows} | {used} |")
     for r in results:
         lines += ["", f"## {r.name}", "", f"**Question:** {r.question}", "", "```sql", r.sql.strip(), "```", "",
                   f"- Indexes used: {_indexes_text(r.indexes)}",
