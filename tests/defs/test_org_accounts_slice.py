@@ -79,7 +79,7 @@ def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, expo
     db.execute("insert into app.account_attributes (account_id, criticality, environment) "
                "values ('111111111111', 'high', 'prod')")
     rebuilt = subprocess.run([dbt, "build", "--full-refresh", "--project-dir", "dbt_project", "--profiles-dir",
-                              "dbt_project", "--select", "accounts"], capture_output=True, text=True, timeout=600)
+                              "dbt_project", "--select", "accounts", "--indirect-selection", "cautious"], capture_output=True, text=True, timeout=600)
     assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
     assert db.execute("select criticality, environment from marts.accounts "
                       "where account_identifier = '111111111111'").fetchone() == ("high", "prod")
