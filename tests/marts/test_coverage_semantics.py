@@ -1,0 +1,119 @@
+"""Coverage semantics (docs/coverage-semantics.md) on a real build: a small sample organization through raw
+storage, the parser and dbt on ATT&CK 18.1; then people's review state through a full rebuild."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from dagster_project.defs.detections.collect import export_scans
+from dagster_project.lib import sample_org, settings
+from dagster_project.lib.detections.store import store_partition
+from dagster_project.lib.parsing.store import parse_pending
+from dagster_project.lib.warehouse import scratch
+
+DAY1 = date(2026, 3, 1)
+DAY2 = DAY1 + timedelta(days=1)
+
+
+def _scan_day(url, export_dir, day):
+    sample_org.write_export(export_dir, accounts=2, detections_per_account=40, seed=11, day=day)
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        store_partition(conn, day, export_scans(export_dir, []))
+        parse_pending(conn)
+    scratch.dbt(url, "build", "--quiet", "--exclude", "resource_type:seed",
+                dbt_vars={"min_date": day.isoformat(), "max_date": day.isoformat()})
+
+
+@pytest.fixture(scope="module")
+def built(shared_dir, dbt_manifest, warehouse_url, tmp_path_factory):
+    scratch.load_attack(warehouse_url, settings.load())
+    scratch.dbt(warehouse_url, "seed", "--quiet")
+    export_dir = tmp_path_factory.mktemp("export")
+    for day in (DAY1, DAY2):
+        _scan_day(warehouse_url, export_dir, day)
+    return export_dir
+
+
+def test_every_scan_day_has_scores_and_coverage(built, db):
+    days = db.execute("select distinct calculated_at::date from marts.coverage_scores order by 1").fetchall()
+    assert days == [(DAY1,), (DAY2,)]
+    covered = db.execute("select count(*) from marts.coverage_history where is_covered").fetchone()[0]
+    assert covered > 0
+    bad = db.execute("select count(*) from marts.coverage_scores where covered_techniques > total_techniques")
+    assert bad.fetchone()[0] == 0
+
+
+def test_no_parent_is_covered_through_one_subtechnique(built, db):
+    """A covered parent has a counting detection mapped to itself, or all of its in-scope subs covered."""
+    false_parents = db.execute("""
+        select h.attack_technique_id from marts.coverage_history as h
+        inner join marts.mitre_techniques as t on h.technique_id = t.id
+        where h.is_covered and not t.is_subtechnique
+          and not exists (select from marts.detection_mappings as m inner join marts.detections as d
+                          on m.detection_id = d.id where d.account_id = h.account_id and m.technique_id = t.id)
+          and exists (select from marts.mitre_techniques as s where s.parent_technique_id = t.technique_id
+                        and s.version_id = t.version_id and not s.is_revoked and not s.is_deprecated
+                        and not exists (select from marts.coverage_history as hs where hs.account_id = h.account_id
+                                        and hs.technique_id = s.id and hs.timestamp = h.timestamp
+                                        and hs.is_covered))""").fetchall()
+    assert false_parents == []
+    shown_covered = db.execute("""select count(*) from marts.coverage_history
+                                  where is_covered and coverage_score < 1""").fetchone()[0]
+    assert shown_covered == 0  # partial credit stays below 1 and is never flagged covered
+
+
+def test_disabled_and_low_confidence_detections_never_count(built, db):
+    counted = db.execute("""
+        select count(*) from marts.coverage_history as h
+        where h.detection_count > 0 and h.is_covered and not exists (
+            select from marts.detections as d
+            inner join marts.detection_mappings as m on m.detection_id = d.id
+            inner join marts.detection_types as ty on d.detection_type_id = ty.id
+            inner join marts.mitre_techniques as t on m.technique_id = t.id
+            where d.account_id = h.account_id and d.valid_from <= h.timestamp::date
+              and (d.valid_to is null or d.valid_to > h.timestamp::date)
+              and (d.raw_config -> 'api_object' ->> 'State' is distinct from 'DISABLED')
+              and (m.confidence_score >= 0.6 or m.validation_status = 'validated')
+              and (t.id = h.technique_id or t.parent_technique_id = h.attack_technique_id))""").fetchone()[0]
+    assert counted == 0
+
+
+def test_drift_between_the_two_days(built, db):
+    drift = db.execute("""select sum(detections_added + detections_removed + detections_modified)
+                          from marts.scan_snapshots where scan_day = %s""", (DAY2,)).fetchone()[0]
+    assert drift > 0
+
+
+def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
+    before = db.execute("select count(*) from marts.coverage_history").fetchone()[0]
+    _scan_day(warehouse_url, built, DAY2)
+    assert db.execute("select count(*) from marts.coverage_history").fetchone()[0] == before
+
+
+def test_review_state_survives_a_full_refresh(built, db, warehouse_url):
+    gap = db.execute("""select a.account_identifier, g.attack_technique_id from marts.coverage_gaps as g
+                        inner join marts.accounts as a on g.account_id = a.id where g.status = 'open'
+                        order by g.risk_score desc limit 1""").fetchone()
+    mapping = db.execute("""select d.account_identifier, d.native_id, m.attack_technique_id
+                            from marts.detection_mappings as m inner join marts.detections as d
+                            on m.detection_id = d.id where d.is_current and m.mapping_method = 'pattern_match'
+                            order by d.native_id, m.attack_technique_id limit 2""").fetchall()
+    db.execute("""insert into app.gap_triage (account_id, technique_id, attack_version, status, note)
+                  values (%s, %s, '18.1', 'accepted_risk', 'compensating control')""", gap)
+    (acct1, native1, tech1), (acct2, native2, tech2) = mapping
+    db.execute("""insert into app.mapping_verdicts (account_id, native_id, technique_id, verdict)
+                  values (%s, %s, %s, 'rejected'), (%s, %s, %s, 'validated')""",
+               (acct1, native1, tech1, acct2, native2, tech2))
+    scratch.dbt(warehouse_url, "build", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
+                dbt_vars={"min_date": DAY1.isoformat(), "max_date": DAY2.isoformat()})
+    status = db.execute("""select g.status, g.triage_note from marts.coverage_gaps as g
+                           inner join marts.accounts as a on g.account_id = a.id
+                           where a.account_identifier = %s and g.attack_technique_id = %s""", gap).fetchone()
+    assert status == ("accepted_risk", "compensating control")
+    verdicts = dict(db.execute("""select d.native_id, m.validation_status from marts.detection_mappings as m
+                                  inner join marts.detections as d on m.detection_id = d.id
+                                  where d.is_current and (d.native_id, m.attack_technique_id) in ((%s, %s), (%s, %s))""",
+                               (native1, tech1, native2, tech2)).fetchall())
+    assert verdicts == {native2: "validated"}  # the rejected mapping is gone, the other validated
