@@ -3,7 +3,10 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('timestamp::date') }}{% endif %}",
+    pre_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('timestamp::date') }}{% endif %}",
+        "{% if is_incremental() %}delete from {{ this }} where timestamp < current_date - {{ var('history_retention_days') }}{% endif %}",
+    ],
     indexes=[
         {'columns': ['id'], 'unique': true},
         {'columns': ['account_id', 'technique_id', 'timestamp'], 'unique': true},

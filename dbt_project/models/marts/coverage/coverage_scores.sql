@@ -3,7 +3,10 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('calculated_at::date') }}{% endif %}",
+    pre_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('calculated_at::date') }}{% endif %}",
+        "{% if is_incremental() %}delete from {{ this }} where calculated_at < current_date - {{ var('history_retention_days') }}{% endif %}",
+    ],
     indexes=[
         {'columns': ['id'], 'unique': true},
         {'columns': ['account_id', 'tactic_id', 'calculated_at'], 'unique': true},
