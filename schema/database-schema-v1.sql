@@ -653,7 +653,7 @@ CREATE VIEW marts.v_account_coverage AS
             scoped.version_id,
             count(subs.technique_id) AS in_scope_subtechniques
            FROM (scoped
-             LEFT JOIN scoped subs ON (((scoped.provider_id = subs.provider_id) AND ((subs.parent_technique_id)::text = (scoped.attack_technique_id)::text))))
+             LEFT JOIN scoped subs ON (((scoped.provider_id = subs.provider_id) AND ((scoped.attack_technique_id)::text = (subs.parent_technique_id)::text))))
           GROUP BY scoped.provider_id, scoped.technique_id, scoped.attack_technique_id, scoped.parent_technique_id, scoped.is_subtechnique, scoped.version_id
         ), latest AS (
          SELECT coverage_scores.account_id,

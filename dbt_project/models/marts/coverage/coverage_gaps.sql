@@ -126,7 +126,7 @@ gaps as (
         coalesce(candidates.end_number = candidates.last_number, false) as covered_now,
         case
             -- open: from the scan day after coverage was last seen (or the first scan)
-            when candidates.end_number is distinct from candidates.last_number then coalesce(candidates.end_number + 1, 1)
+            when (candidates.end_number is distinct from candidates.last_number) then coalesce(candidates.end_number + 1, 1)
             -- remediated: the gap ran from after the previous streak (or the first scan) to this streak
             else coalesce(candidates.previous_end_number + 1, 1)
         end as first_gap_number
@@ -160,8 +160,10 @@ recommended as (
     select
         technique_id,
         jsonb_agg(
-            jsonb_build_object('indicator_type', indicator_type, 'indicator_value', indicator_value,
-                'confidence', confidence, 'source', source)
+            jsonb_build_object(
+                'indicator_type', indicator_type, 'indicator_value', indicator_value,
+                'confidence', confidence, 'source', source
+            )
             order by confidence desc, indicator_value
         ) filter (where rank <= 5) as recommended_detections
     from (
@@ -196,12 +198,19 @@ select
         else 'low'
     end)::varchar(20) as severity,
     scored.risk::numeric(5, 2) as risk_score,
-    jsonb_build_object('account', scored.account_identifier, 'regions', to_jsonb(scored.regions),
-        'environment', scored.environment) as affected_assets,
+    jsonb_build_object(
+        'account', scored.account_identifier, 'regions', to_jsonb(scored.regions),
+        'environment', scored.environment
+    ) as affected_assets,
     coalesce(recommended.recommended_detections, '[]'::jsonb) as recommended_detections,
-    ('Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
-    || '-criticality account' || case when scored.coverage_score > 0
-        then ' (' || round(100 * scored.coverage_score) || '% of its sub-techniques are covered)' else '' end)
+    (
+        'Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
+        || '-criticality account' || case
+            when scored.coverage_score > 0
+                then ' (' || round(100 * scored.coverage_score) || '% of its sub-techniques are covered)'
+            else ''
+        end
+    )
         as business_impact,
     (case
         when triage.status is not null then triage.status

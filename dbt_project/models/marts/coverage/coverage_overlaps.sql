@@ -15,8 +15,10 @@ with
 fingerprints as (
     select
         content_hash,
-        md5(string_agg(signal_type || '=' || signal_value || '/' || signal_qualifier, ',' order by
-            signal_type, signal_value, signal_qualifier)) as fingerprint
+        md5(string_agg(
+            signal_type || '=' || signal_value || '/' || signal_qualifier, ',' order by
+                signal_type, signal_value, signal_qualifier
+        )) as fingerprint
     from {{ ref('stg_detections__signals') }}
     group by content_hash
 ),

@@ -43,8 +43,8 @@ direct as (
     inner join live
         on
             days.account_id = live.account_id
-            and live.valid_from <= days.day
-            and (live.valid_to is null or live.valid_to > days.day)
+            and days.day >= live.valid_from
+            and (live.valid_to is null or days.day < live.valid_to)
     inner join {{ ref('detection_mappings') }} as mappings on live.id = mappings.detection_id
     -- health is judged on the live configuration; earlier versions have no health row and count as unknown
     left join {{ ref('detection_health') }} as health on live.id = health.detection_id

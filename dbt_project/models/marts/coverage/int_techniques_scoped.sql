@@ -35,5 +35,5 @@ from scoped
 left join scoped as subs
     on
         scoped.provider_id = subs.provider_id
-        and subs.parent_technique_id = scoped.attack_technique_id
+        and scoped.attack_technique_id = subs.parent_technique_id
 group by 1, 2, 3, 4, 5, 6

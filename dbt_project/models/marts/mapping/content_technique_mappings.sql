@@ -107,7 +107,7 @@ scored as (
         matched.evidence || ' ~ ' || indicators.source || ' ' || coalesce(indicators.source_ref, '') as rationale
     from matched
     inner join indicators on matched.indicator_id = indicators.id
-    order by matched.content_hash, matched.indicator_id, matched.match_factor desc
+    order by matched.content_hash asc, matched.indicator_id asc, matched.match_factor desc
 ),
 
 inferred as (
@@ -157,7 +157,10 @@ select distinct on (unioned.content_hash, unioned.technique_id)
     unioned.rationale,
     (
         unioned.mapping_method = 'declared'
-        and exists (select from inferred where inferred.content_hash = unioned.content_hash)
+        and exists (
+            select from inferred
+            where inferred.content_hash = unioned.content_hash
+        )
     ) as inference_disagrees
 from unioned
-order by unioned.content_hash, unioned.technique_id, (unioned.mapping_method = 'declared'), unioned.confidence desc
+order by unioned.content_hash asc, unioned.technique_id asc, (unioned.mapping_method = 'declared'), unioned.confidence desc

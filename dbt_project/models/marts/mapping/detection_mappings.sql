@@ -105,7 +105,7 @@ chosen as (
     -- a person's manual mapping wins over an inferred one for the same detection and technique
     select distinct on (detection_id, technique_id) *
     from candidates
-    order by detection_id, technique_id, (mapping_method = 'manual') desc, confidence_score desc
+    order by detection_id asc, technique_id asc, (mapping_method = 'manual') desc, confidence_score desc
 )
 
 select
