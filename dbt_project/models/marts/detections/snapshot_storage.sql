@@ -1,4 +1,10 @@
-{{ config(indexes=[{'columns': ['snapshot_id'], 'unique': true}]) }}
+{{ config(
+    indexes=[{'columns': ['snapshot_id'], 'unique': true}],
+    tags=['partitioned'],
+) }}
+
+-- Built with the partitioned models (a full rebuild each time, it is small): its foreign key test needs
+-- scan_snapshots, which the daily partition builds.
 
 -- Where each scan's full compressed copy lives (spec §H), so any day can be re-derived.
 select
