@@ -60,6 +60,7 @@ coverage_history: accounts x covered techniques per day (1,000 x ~150-300 = 150k
 coverage_scores: accounts x tactics per day (~14k a day, ~5M a year)
 coverage_gaps: accounts x in-scope uncovered techniques (~1,000 x 200 = ~200k)
 coverage_overlaps: accounts x techniques covered by 2+ detections (~50k-100k)
+int_account_scan_days: none stored (ephemeral)
 int_account_techniques_covered: none stored (ephemeral)
 int_techniques_scoped: none stored (ephemeral)
 v_account_coverage: 1 per account (~1,000)

@@ -29,13 +29,10 @@ accounts as (
 scan_days as (
     -- every scan day of each account, numbered, so streaks of coverage can be found (gaps and islands)
     select
-        accounts.id as account_id,
-        scans.partition_date as day,
-        dense_rank() over (partition by accounts.id order by scans.partition_date) as day_number
-    from {{ ref('stg_detections__scans') }} as scans
-    inner join accounts on scans.account_identifier = accounts.account_identifier
-    where scans.collection_source in ('aws', 'export')
-    group by 1, 2
+        account_id,
+        day,
+        dense_rank() over (partition by account_id order by day) as day_number
+    from {{ ref('int_account_scan_days') }}
 ),
 
 latest as (

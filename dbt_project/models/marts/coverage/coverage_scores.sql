@@ -19,13 +19,8 @@
 with
 
 days as (
-    select distinct
-        scans.partition_date as day,
-        accounts.id as account_id,
-        accounts.provider_id
-    from {{ ref('stg_detections__scans') }} as scans
-    inner join {{ ref('accounts') }} as accounts on scans.account_identifier = accounts.account_identifier
-    where {{ partition_filter('scans.partition_date') }} and scans.collection_source in ('aws', 'export')
+    select * from {{ ref('int_account_scan_days') }}
+    where {{ partition_filter('day') }}
 ),
 
 scoped_by_tactic as (

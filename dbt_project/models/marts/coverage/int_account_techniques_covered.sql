@@ -7,17 +7,8 @@
 with
 
 days as (
-    -- days on which the account itself was scanned (live or export; repositories are not accounts)
-    select distinct
-        scans.partition_date as day,
-        accounts.id as account_id,
-        accounts.provider_id
-    from {{ ref('stg_detections__scans') }} as scans
-    inner join {{ ref('accounts') }} as accounts
-        on scans.account_identifier = accounts.account_identifier
-    where
-        {{ partition_filter('scans.partition_date') }}
-        and scans.collection_source in ('aws', 'export')
+    select * from {{ ref('int_account_scan_days') }}
+    where {{ partition_filter('day') }}
 ),
 
 live as (
