@@ -122,10 +122,6 @@ def timed(conn: psycopg.Connection, query: str, params: dict, runs: int) -> list
     return samples
 
 
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
-
-
 def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120) -> int:
     cfg = settings_mod.load()
     target, _ = runtime.prepare(cfg)

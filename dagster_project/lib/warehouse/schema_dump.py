@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import difflib
 import itertools
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 from psycopg import conninfo
 
@@ -78,17 +75,11 @@ def write(url: str) -> str:
 
 def build(url: str) -> None:
     """Migrations, then every dbt seed and model (no tests, no data needed): the schema as deployed."""
-    from dagster_project.lib.warehouse import connection, migrate
+    from dagster_project.lib.warehouse import migrate, scratch
 
     migrate.upgrade(url)
-    dbt = str(Path(sys.executable).parent / "dbt")
-    env = {**os.environ, **connection.client_env(url)}
-    flags = ["--project-dir", str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
-             "--quiet"]
-    for command in (["seed"], ["run"]):
-        done = subprocess.run([dbt, *command, *flags], env=env, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"dbt {command[0]} failed:\n{done.stdout[-3000:]}")
+    scratch.dbt(url, "seed", "--quiet")
+    scratch.dbt(url, "run", "--quiet")
 
 
 def differences(expected: str, actual: str, limit: int = 40) -> str:
