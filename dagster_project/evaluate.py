@@ -93,7 +93,10 @@ def main(threshold: float = 0.6) -> int:
                 if not root.is_dir():
                     print(f"skipping {corpus}: {root} not found (set DCV_SHARED)")
                     continue
-                rules = [r for r in reader(root) if isinstance(r, dict)]
+                items = list(reader(root))
+                rules = [r for r in items if isinstance(r, dict)]
+                for reject in (r for r in items if not isinstance(r, dict)):
+                    print(f"{corpus}: not scored, {reject.object_ref}: {reject.reason}")
                 truth[corpus] = {r["native_id"]: {t for t, _ in rule_repos.declared_tags(r)} for r in rules}
                 records = [e for r in rules for e in event_rules(r)]
                 scan = AccountScan(corpus, "", datetime.now(UTC), records, completed_at=datetime.now(UTC))
