@@ -1,5 +1,11 @@
-{# Indicator candidates from the three knowledge sources, each with the ATT&CK version it was written against. #}
+{# Indicator candidates from the three knowledge sources, each with the ATT&CK version it was written against.
+   Confidence of the analytic and CTID sources is calibrated per source and grade in
+   seeds/knowledge/indicator_source_confidence_seed.csv (measured with make eval); curated rows carry their own. #}
 with
+
+calibration as (
+    select * from {{ ref('indicator_source_confidence_seed') }}
+),
 
 analytics as (
     select * from {{ ref('int_analytic_api_calls_extracted') }}
@@ -46,26 +52,33 @@ ctid_values as (
 select
     'aws' as provider,
     'api_call' as indicator_type,
-    indicator_value,
-    technique_id,
-    attack_version,
-    0.60::numeric(3, 2) as confidence,
-    jsonb_build_object('log_source', log_source_name) as context_requirements,
+    analytics.indicator_value,
+    analytics.technique_id,
+    analytics.attack_version,
+    calibration.confidence::numeric(3, 2) as confidence,
+    jsonb_build_object('log_source', analytics.log_source_name) as context_requirements,
     'attack_analytic' as source,
-    analytic_id as source_ref
+    analytics.analytic_id as source_ref
 from analytics
+inner join calibration on calibration.source = 'attack_analytic' and calibration.grade = 'default'
 union all
 select
-    provider,
-    indicator_type,
-    indicator_value,
-    technique_id,
-    attack_version,
-    (case score_value when 'significant' then 0.80 when 'partial' then 0.60 else 0.40 end)::numeric(3, 2),
-    jsonb_build_object('score_value', score_value, 'capability_group', capability_group),
+    ctid_values.provider,
+    ctid_values.indicator_type,
+    ctid_values.indicator_value,
+    ctid_values.technique_id,
+    ctid_values.attack_version,
+    calibration.confidence::numeric(3, 2),
+    jsonb_build_object('score_value', ctid_values.score_value, 'capability_group', ctid_values.capability_group),
     'ctid_mappings_explorer',
-    capability_id || ' ' || source_file
+    ctid_values.capability_id || ' ' || ctid_values.source_file
 from ctid_values
+inner join calibration
+    on
+        calibration.source = 'ctid_mappings_explorer'
+        and calibration.grade = case
+            when ctid_values.score_value in ('significant', 'partial') then ctid_values.score_value else 'minimal'
+        end
 union all
 select
     provider,
