@@ -1,6 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['content_hash', 'technique_id'], 'unique': true},
         {'columns': ['technique_id']},
     ],
 ) }}
