@@ -1,4 +1,10 @@
-from dagster_project.lib.evaluation.scoring import parent, score, worst
+from dagster_project.lib.evaluation.scoring import (
+    parent,
+    score,
+    split_unknown,
+    without_implied_parents,
+    worst,
+)
 
 
 def test_micro_average_over_labelled_rules():
@@ -21,3 +27,27 @@ def test_nothing_predicted_scores_zero_not_an_error():
     s = score({"a": {"T1110"}}, {})
     assert (s.precision, s.recall, s.f1) == (0.0, 0.0, 0.0)
     assert worst({"a": {"T1110"}}, {})[0] == [("T1110", 1)]
+
+
+def test_technique_level_reads_a_parent_beside_its_subtechnique_as_implied():
+    # Elastic labels parent and sub-technique together, Sigma the sub-technique alone: scored alike
+    elastic = {"a": {"T1562", "T1562.001"}}
+    sigma = {"a": {"T1562.001"}}
+    assert score(elastic, {"a": {"T1562.001"}}).true_positives == 1
+    assert score(elastic, {"a": {"T1562.001"}}).false_negatives == 0
+    assert score(sigma, {"a": {"T1562", "T1562.001"}}).false_positives == 0
+    # a parent without any of its sub-techniques is still its own claim, right or wrong
+    assert score({"a": {"T1562.001"}}, {"a": {"T1562"}}).false_positives == 1
+    assert score({"a": {"T1078", "T1562.001"}}, {"a": {"T1562.001"}}).false_negatives == 1
+    # "labelled" scores ids exactly as written
+    assert score(elastic, {"a": {"T1562.001"}}, level="labelled").false_negatives == 1
+    assert without_implied_parents({"T1098", "T1098.001", "T1110"}) == {"T1098.001", "T1110"}
+
+
+def test_labels_unknown_to_the_active_version_are_split_out_not_dropped():
+    known = {"T1562", "T1562.001", "T1110"}
+    scored, unknown = split_unknown({"a": {"T1685", "T1562.001"}, "b": {"T1685.002"}, "c": {"T1110"}}, known)
+    assert scored == {"a": {"T1562.001"}, "b": set(), "c": {"T1110"}}
+    assert unknown == {"a": {"T1685"}, "b": {"T1685.002"}}
+    # a rule left with no known label cannot be scored (skipped, not counted as a miss)
+    assert score(scored, {"b": {"T1562.001"}}).rules == 2

@@ -35,8 +35,33 @@ def parent(technique_id: str) -> str:
     return technique_id.split(".", 1)[0]
 
 
+def without_implied_parents(techniques: Iterable[str]) -> set[str]:
+    """{T1562, T1562.001} -> {T1562.001}: a parent listed beside one of its own sub-techniques adds nothing.
+
+    In ATT&CK a sub-technique is a specific way of doing its parent, so naming the sub-technique names the
+    parent too. Elastic writes both, Sigma usually only the sub-technique; reading both sides (labels and
+    predictions) this way scores the two conventions alike. A parent listed without any of its
+    sub-techniques stays a separate claim."""
+    techniques = set(techniques)
+    return {t for t in techniques if not any(u != t and parent(u) == t for u in techniques)}
+
+
+def split_unknown(truth: Mapping[str, set[str]], known: Iterable[str]
+                  ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Labels the active ATT&CK version knows, and those it does not (e.g. ids from a newer release).
+
+    An unknown id cannot be predicted by construction, so it is not scored; the evaluator reports how many
+    there were instead of dropping them silently."""
+    known = set(known)
+    return ({r: {t for t in tags if t in known} for r, tags in truth.items()},
+            {r: {t for t in tags if t not in known} for r, tags in truth.items() if tags - known})
+
+
 def score(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], level: str = "technique") -> Score:
-    """Micro-averaged over the labelled rules; a rule without labels cannot be scored and is skipped."""
+    """Micro-averaged over the labelled rules; a rule without labels cannot be scored and is skipped.
+
+    level "technique": exact ids, a parent beside its own sub-technique read as implied (both sides);
+    "parent": ids cut to their parent technique; "labelled": exact ids as written, nothing implied."""
     tp = fp = fn = rules = 0
     for rule, labels in truth.items():
         if not labels:
@@ -44,6 +69,8 @@ def score(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], leve
         guess = predicted.get(rule, set())
         if level == "parent":
             labels, guess = {parent(t) for t in labels}, {parent(t) for t in guess}
+        elif level == "technique":
+            labels, guess = without_implied_parents(labels), without_implied_parents(guess)
         rules += 1
         tp += len(labels & guess)
         fp += len(guess - labels)
@@ -58,7 +85,7 @@ def worst(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], n: i
     wrong: Counter = Counter()
     for rule, labels in truth.items():
         if labels:
-            guess = predicted.get(rule, set())
+            labels, guess = without_implied_parents(labels), without_implied_parents(predicted.get(rule, set()))
             missed.update(labels - guess)
             wrong.update(guess - labels)
     return missed.most_common(n), wrong.most_common(n)
