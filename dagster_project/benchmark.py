@@ -108,7 +108,7 @@ def build(url: str, day: date, *, seed: bool) -> float:
     started = time.perf_counter()
     if seed:
         scratch.dbt(url, "seed", "--quiet")
-    scratch.dbt(url, "build", "--quiet", "--exclude", "resource_type:seed",
+    scratch.dbt(url, "build", "--quiet", "--exclude-resource-type", "seed", "unit_test",
                 dbt_vars={"min_date": day.isoformat(), "max_date": day.isoformat()})
     return time.perf_counter() - started
 
@@ -122,7 +122,7 @@ def timed(conn: psycopg.Connection, query: str, params: dict, runs: int) -> list
     return samples
 
 
-def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120) -> int:
+def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120, keep: bool = False) -> int:
     cfg = settings_mod.load()
     target, _ = runtime.prepare(cfg)
     run = Run(accounts, detections)
@@ -182,7 +182,8 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
 
         _queries(run, url, out_dir, spec_timeout_s)
     finally:
-        connection.drop_database(target.url, SCRATCH_DB)
+        if not keep:
+            connection.drop_database(target.url, SCRATCH_DB)
     _write(run, out_dir)
     return 0
 

@@ -20,7 +20,8 @@ analytics as (
     where not is_revoked and not is_deprecated
 ),
 
-components as (
+-- materialized: inlined, the planner misjudged these small sets and chose nested loops (3.6 s -> 0.2 s)
+components as materialized (
     select
         attack_version,
         stix_id,
@@ -71,7 +72,7 @@ guidance as (
     group by attack_version, technique_stix_id
 ),
 
-sources as (
+sources as materialized (
     select
         detects.attack_version,
         detects.technique_stix_id,

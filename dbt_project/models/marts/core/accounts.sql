@@ -1,6 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
         {'columns': ['provider_id']},
         {'columns': ['organization_id']},
     ]

@@ -1,7 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['account_id', 'technique_id'], 'unique': true},
         {'columns': ['account_id']},
         {'columns': ['status']},
         {'columns': ['severity']},
@@ -27,12 +25,15 @@ accounts as (
 ),
 
 scan_days as (
-    -- every scan day of each account, numbered, so streaks of coverage can be found (gaps and islands)
+    -- every scan day of each account that coverage_history still holds (it is pruned after
+    -- history_retention_days; older days would read as uncovered), numbered, so streaks of coverage can be
+    -- found (gaps and islands)
     select
         account_id,
         day,
         dense_rank() over (partition by account_id order by day) as day_number
     from {{ ref('int_account_scan_days') }}
+    where day >= (select coalesce(min(h.timestamp)::date, '-infinity') from {{ ref('coverage_history') }} as h)
 ),
 
 latest as (

@@ -8,8 +8,6 @@
         "{% if is_incremental() %}delete from {{ this }} where timestamp < current_date - {{ var('history_retention_days') }}{% endif %}",
     ],
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['account_id', 'technique_id', 'timestamp'], 'unique': true},
         {'columns': ['technique_id']},
         {'columns': ['timestamp']},
     ],

@@ -1,7 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['account_id', 'technique_id'], 'unique': true},
         {'columns': ['account_id']},
         {'columns': ['redundancy_type']},
     ],

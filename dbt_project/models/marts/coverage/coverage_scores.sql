@@ -8,8 +8,6 @@
         "{% if is_incremental() %}delete from {{ this }} where calculated_at < current_date - {{ var('history_retention_days') }}{% endif %}",
     ],
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['account_id', 'tactic_id', 'calculated_at'], 'unique': true},
         {'columns': ['account_id']},
         {'columns': ['calculated_at']},
     ],

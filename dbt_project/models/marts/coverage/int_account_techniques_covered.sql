@@ -23,13 +23,14 @@ live as (
     where detections.account_id is not null
 ),
 
-direct as (
-    select
+counting as (
+    -- one row per scan day, account, technique and detection that counts towards it
+    select distinct
         days.day,
         days.account_id,
         days.provider_id,
         mappings.technique_id,
-        count(distinct live.id) as detection_count
+        live.id as detection_id
     from days
     inner join live
         on
@@ -47,52 +48,52 @@ direct as (
             mappings.validation_status = 'validated'
             or mappings.confidence_score >= {{ var('coverage_min_confidence') }}
         )
-    group by 1, 2, 3, 4
 ),
 
 scoped as (
     select * from {{ ref('int_techniques_scoped') }}
 ),
 
-direct_scoped as (
+credited as (
+    -- each in-scope technique a detection covers credits that technique directly, and a sub-technique also
+    -- credits its parent (as one covered sub-technique, never as direct coverage)
     select
-        direct.*,
-        scoped.attack_technique_id,
-        scoped.parent_technique_id,
-        scoped.is_subtechnique
-    from direct
-    inner join scoped on direct.provider_id = scoped.provider_id and direct.technique_id = scoped.technique_id
-),
-
-via_subtechniques as (
+        counting.day,
+        counting.account_id,
+        counting.provider_id,
+        counting.technique_id,
+        counting.detection_id,
+        null::integer as via_subtechnique_id
+    from counting
+    inner join scoped on counting.provider_id = scoped.provider_id and counting.technique_id = scoped.technique_id
+    union all
     select
-        subs.day,
-        subs.account_id,
-        subs.provider_id,
+        counting.day,
+        counting.account_id,
+        counting.provider_id,
         parents.technique_id,
-        count(*) as covered_subtechniques,
-        sum(subs.detection_count) as detection_count
-    from direct_scoped as subs
+        counting.detection_id,
+        counting.technique_id as via_subtechnique_id
+    from counting
+    inner join scoped as subs
+        on counting.provider_id = subs.provider_id and counting.technique_id = subs.technique_id
     inner join scoped as parents
-        on
-            subs.provider_id = parents.provider_id
-            and subs.parent_technique_id = parents.attack_technique_id
+        on subs.provider_id = parents.provider_id and subs.parent_technique_id = parents.attack_technique_id
     where subs.is_subtechnique
-    group by 1, 2, 3, 4
 ),
 
 combined as (
+    -- a detection on the parent and on two of its sub-techniques is one detection of the parent
     select
-        coalesce(d.day, v.day) as day,
-        coalesce(d.account_id, v.account_id) as account_id,
-        coalesce(d.provider_id, v.provider_id) as provider_id,
-        coalesce(d.technique_id, v.technique_id) as technique_id,
-        coalesce(d.detection_count, 0) + coalesce(v.detection_count, 0) as detection_count,
-        d.technique_id is not null as directly_covered,
-        coalesce(v.covered_subtechniques, 0) as covered_subtechniques
-    from direct_scoped as d
-    full outer join via_subtechniques as v
-        on d.day = v.day and d.account_id = v.account_id and d.technique_id = v.technique_id
+        day,
+        account_id,
+        provider_id,
+        technique_id,
+        count(distinct detection_id) as detection_count,
+        bool_or(via_subtechnique_id is null) as directly_covered,
+        count(distinct via_subtechnique_id) as covered_subtechniques
+    from credited
+    group by 1, 2, 3, 4
 )
 
 select

@@ -1,15 +1,12 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
         {'columns': ['account_id', 'status']},
         {'columns': ['service_id']},
         {'columns': ['detection_type_id']},
         {'columns': ['last_modified']},
-        {'columns': ['detection_key', 'version'], 'unique': true},
         {'columns': ['content_hash']},
-    ],
-    post_hook=[
-        "create index if not exists detections_name_search on {{ this }} using gin (to_tsvector('english', coalesce(name, '')))",
+        {'columns': ['name']},
+        {'columns': ["to_tsvector('english', coalesce(name, ''))"], 'type': 'gin'},
     ],
 ) }}
 

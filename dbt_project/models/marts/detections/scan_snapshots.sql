@@ -6,7 +6,6 @@
     tags=['partitioned'],
     pre_hook="{% if is_incremental() %}delete from {{ this }} where scan_day < current_date - {{ var('history_retention_days') }}{% endif %}",
     indexes=[
-        {'columns': ['id'], 'unique': true},
         {'columns': ['account_id']},
         {'columns': ['scan_completed_at']},
         {'columns': ['scan_day']},

@@ -1,6 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['content_hash', 'technique_id'], 'unique': true},
         {'columns': ['technique_id']},
     ],
 ) }}
@@ -10,8 +9,31 @@
 -- rule authors' declared tags come in as their own method, so the evaluator can compare the two.
 with
 
-signals as (
+-- one import per signal kind, each used once, so PostgreSQL inlines it and plans on the table's statistics (a
+-- CTE used several times is materialized and estimated blind, which made the name joins nested loops)
+exact_signals as (
     select * from {{ ref('stg_detections__signals') }}
+    where signal_qualifier = 'exact'
+),
+
+prefix_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_qualifier = 'prefix'
+),
+
+name_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_type = 'api_call_name' and signal_qualifier = 'exact'
+),
+
+service_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_type = 'service' and signal_qualifier = 'exact'
+),
+
+metric_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_type = 'metric'
 ),
 
 contents as (
@@ -32,50 +54,55 @@ matched as (
         indicators.id as indicator_id,
         1.0 as match_factor,
         signals.signal_type || ':' || signals.signal_value as evidence
-    from signals
+    from exact_signals as signals
     inner join indicators
         on
             signals.signal_type = indicators.indicator_type
             and signals.signal_value = indicators.indicator_value
-    where signals.signal_qualifier = 'exact'
     union all
     select
         signals.content_hash,
         indicators.id,
         0.75,
         signals.signal_type || ':' || signals.signal_value || '*'
-    from signals
+    from prefix_signals as signals
     inner join indicators
         on
             signals.signal_type = indicators.indicator_type
             and starts_with(indicators.indicator_value, signals.signal_value)
-    where signals.signal_qualifier = 'prefix'
     union all
     select
         signals.content_hash,
         indicators.id,
-        case signals.signal_type when 'api_call_name' then 0.9 else 0.4 end,
+        0.9,
         signals.signal_type || ':' || signals.signal_value
-    from signals
+    from name_signals as signals
     inner join indicators
         on
             indicators.indicator_type = 'api_call'
-            and signals.signal_value = split_part(
-                indicators.indicator_value, ':', case signals.signal_type when 'api_call_name' then 2 else 1 end
-            )
-    where signals.signal_type in ('api_call_name', 'service') and signals.signal_qualifier = 'exact'
+            and signals.signal_value = split_part(indicators.indicator_value, ':', 2)
+    union all
+    select
+        signals.content_hash,
+        indicators.id,
+        0.4,
+        signals.signal_type || ':' || signals.signal_value
+    from service_signals as signals
+    inner join indicators
+        on
+            indicators.indicator_type = 'api_call'
+            and signals.signal_value = split_part(indicators.indicator_value, ':', 1)
     union all
     select
         signals.content_hash,
         indicators.id,
         1.0,
         signals.signal_type || ':' || signals.signal_value
-    from signals
+    from metric_signals as signals
     inner join indicators
         on
             indicators.indicator_type = 'metric'
             and signals.signal_value like '%/' || indicators.indicator_value
-    where signals.signal_type = 'metric'
     union all
     -- a CloudWatch filter that is a known pattern verbatim (whitespace aside)
     select

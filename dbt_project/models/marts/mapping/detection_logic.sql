@@ -1,7 +1,5 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['detection_id'], 'unique': true},
         {'columns': ['parse_confidence']},
     ],
 ) }}

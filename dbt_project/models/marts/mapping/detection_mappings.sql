@@ -1,14 +1,16 @@
 {{ config(
     indexes=[
-        {'columns': ['id'], 'unique': true},
-        {'columns': ['detection_id', 'technique_id'], 'unique': true},
         {'columns': ['technique_id', 'confidence_score']},
         {'columns': ['confidence_score']},
         {'columns': ['mapping_method']},
         {'columns': ['validation_status']},
     ],
+    post_hook=[
+        "create index on {{ this }} (confidence_score desc, attack_technique_id, detection_id) where validation_status = 'pending'",
+    ],
 ) }}
 
+-- The partial index (post_hook) serves the review queue: pending mappings, strongest first (mappings_pending_review).
 -- Detection <-> technique mappings (spec §E) for every detection version: inferred per configuration
 -- (content_technique_mappings), plus people's manual mappings, with people's verdicts applied. Human input
 -- lives in app.* keyed by (provider, account, native id) and is carried onto the active ATT&CK version by
