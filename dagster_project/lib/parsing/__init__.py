@@ -13,7 +13,7 @@ from dagster_project.lib.parsing import aws_findings, cloudwatch_filter, elastic
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
 # Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
-PARSER_VERSION = "1.0.0"
+PARSER_VERSION = "1.1.0"
 
 Parser = Callable[[dict[str, Any], dict[str, Any]], ParsedLogic]
 

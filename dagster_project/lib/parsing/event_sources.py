@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,17 @@ def add_api_calls(b: Builder, sources: Iterable[str], names: Iterable[tuple[str,
                   exact_confidence: float = EXACT) -> None:
     """Signals for event names (value, qualifier 'exact'|'prefix') observed with the given sources.
 
-    With several sources and several names, a name the seed ties to one of the sources pairs only with it:
-    a Sigma selection over iam+sts with [CreateUser, AssumeRole] should not invent sts:CreateUser.
+    A source:name pair is only emitted when it is known to be right (never a wrong pair):
+    - one source: the name pairs with it, unless the pair is impossible (`split_event_sources`: Route 53
+      Domains calls are recorded as route53domains, never route53) — then the seed's source is used;
+    - several sources: a name pairs with the sources the seed ties it to among them (a Sigma selection over
+      iam+sts with [CreateUser, AssumeRole] must not invent sts:CreateUser); a name the seed does not tie to
+      any of them stays a bare `api_call_name` (which of the sources records it is unknown);
+    - Lambda's API-versioned names (`DeleteFunction20150331`, `UpdateFunctionCode20150331v2`, the prefix
+      `DeleteFunction20*`) are read as the operation they version (`DeleteFunction`).
+    Callers that know the query's structure pair names with their own sources first (query_scan.apply).
     """
-    sources = [normalise_source(s) for s in sources if s]
+    sources = list(dict.fromkeys(normalise_source(s) for s in sources if s))
     names = [(n, q) for n, q in names if n]
     for s in sources:
         b.entity("event_sources", s)
@@ -71,13 +79,17 @@ def add_api_calls(b: Builder, sources: Iterable[str], names: Iterable[tuple[str,
         for s in sources:
             b.signal("service", s, confidence=SERVICE)
         return
+    names = [unversioned(n, q, sources) for n, q in names]
     sibling = _sibling_source(names) if not sources else None
     for name, qualifier in names:
         conf = exact_confidence if qualifier == "exact" else PREFIX
         if sources:
-            known = [s for s in seed_sources().get(name, ()) if s in sources] if len(sources) > 1 else []
-            for s in known or sources:
-                b.signal("api_call", f"{s}:{name}", qualifier, conf)
+            paired = _paired_sources(b, name, qualifier, sources)
+            for s in paired:
+                b.signal("api_call", f"{s}:{name}", qualifier, conf if s in sources else min(conf, SEED))
+            if not paired:
+                b.note(f"event name {name!r} not tied to one of {len(sources)} event sources: kept bare")
+                b.signal("api_call_name", name, qualifier, min(conf, AMBIGUOUS))
             continue
         candidates = seed_sources().get(name, ()) if qualifier == "exact" else ()
         if len(candidates) == 1:
@@ -86,6 +98,43 @@ def add_api_calls(b: Builder, sources: Iterable[str], names: Iterable[tuple[str,
             b.signal("api_call", f"{sibling}:{name}", qualifier, min(conf, SIBLING))
         else:
             b.signal("api_call_name", name, qualifier, min(conf, AMBIGUOUS))
+
+
+def _paired_sources(b: Builder, name: str, qualifier: str, sources: list[str]) -> list[str]:
+    """The event sources `name` is recorded under among those the rule names; [] when that is unknown."""
+    if qualifier != "exact":
+        return sources  # a prefix is a pattern the rule applies to every source it names, not a claimed API
+    known = seed_sources().get(name, ())
+    paired = [s for s in known if s in sources]
+    if paired:
+        return paired
+    moved = sorted({t for s in sources for t in aliases()["split_event_sources"].get(s, ()) if t in known})
+    if moved:
+        b.doubt(f"{name} is recorded under {', '.join(moved)}, not {', '.join(sources)}", SEED)
+        return moved
+    return sources if len(sources) == 1 else []
+
+
+_LAMBDA = "lambda.amazonaws.com"
+# CloudTrail records most Lambda operations with the API version appended: CreateFunction20150331,
+# UpdateFunctionCode20150331v2, PublishLayerVersion20181031. Exact names carry a full date; a prefix
+# (`DeleteFunction20*`) a partial one, and then matches only the versions of that one operation.
+_VERSIONED = {"exact": re.compile(r"([A-Z][A-Za-z]*[a-z])20\d{6}(?:v\d+)?"),
+              "prefix": re.compile(r"([A-Z][A-Za-z]*[a-z])20\d{0,6}(?:v\d*)?")}
+
+
+def unversioned(name: str, qualifier: str, sources: Iterable[str] = ()) -> tuple[str, str]:
+    """`DeleteFunction20150331` / `DeleteFunction20*` -> ('DeleteFunction', 'exact') for Lambda.
+
+    Applies when Lambda is among the rule's sources, or when no source is named and the seed ties the
+    operation to Lambda alone; other services' names pass through unchanged."""
+    m = _VERSIONED.get(qualifier, _VERSIONED["exact"]).fullmatch(name)
+    if not m:
+        return name, qualifier
+    sources = list(sources)
+    if _LAMBDA in sources or (not sources and seed_sources().get(m.group(1)) == (_LAMBDA,)):
+        return m.group(1), "exact"
+    return name, qualifier
 
 
 def _sibling_source(names: list[tuple[str, str]]) -> str | None:

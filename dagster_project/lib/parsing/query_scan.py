@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dagster_project.lib.parsing.conditions import add_condition
-from dagster_project.lib.parsing.event_sources import add_api_calls, aliases, wildcard_name
+from dagster_project.lib.parsing.event_sources import add_api_calls, aliases, normalise_source, wildcard_name
 from dagster_project.lib.parsing.model import PREFIX, TEXT, Builder
 
 _COMMENTS = re.compile(r'("""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')|//[^\n]*|/\*.*?\*/',
@@ -40,6 +40,10 @@ class Comparison:
     op: str  # = != < > <= >= in like regex contains startswith endswith exists
     values: list[str]
     negated: bool
+    # ids of the groups (parentheses, brackets, function calls) enclosing the comparison, outermost first:
+    # two comparisons relate when one's scope is a prefix of the other's, and not when they sit in sibling
+    # groups — `(provider:X and action:A) or (provider:Y and action:B)` never pairs X with B
+    scope: tuple[int, ...] = ()
 
 
 @dataclass
@@ -48,7 +52,7 @@ class Scan:
     error: str | None = None
 
     def as_json(self) -> list[dict[str, Any]]:
-        return [asdict(c) for c in self.comparisons]
+        return [{k: v for k, v in asdict(c).items() if k != "scope"} for c in self.comparisons]
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -72,6 +76,8 @@ class _Scanner:
     def __init__(self, tokens: list[tuple[str, str]]):
         self.tokens, self.i = tokens, 0
         self.groups: list[bool] = [False]  # negation of each open group
+        self.ids: list[int] = [0]  # id of each open group
+        self.next_id = 1
         self.pending_not = False
         self.found: list[Comparison] = []
 
@@ -92,11 +98,12 @@ class _Scanner:
                 self.pending_not = not self.pending_not
                 self.i += 1
             elif kind == "punct" and text in "([":
-                self.groups.append(self.negated())
+                self.open(self.negated())
                 self.i += 1
             elif kind == "punct" and text in ")]":
                 if len(self.groups) > 1:
                     self.groups.pop()
+                    self.ids.pop()
                 self.pending_not = False
                 self.i += 1
             elif kind == "word" and self.peek(1) == ("punct", "("):
@@ -108,6 +115,14 @@ class _Scanner:
                     self.pending_not = False
                 self.i += 1
         return self.found
+
+    def open(self, negated: bool) -> None:
+        self.groups.append(negated)
+        self.ids.append(self.next_id)
+        self.next_id += 1
+
+    def add(self, field: str, op: str, values: list[str], negated: bool) -> None:
+        self.found.append(Comparison(field, op, values, negated, tuple(self.ids)))
 
     def _starts_comparison(self) -> bool:
         kind, text = self.peek(1)
@@ -129,11 +144,11 @@ class _Scanner:
                 j += 1
             negated = self.negated()
             if len(args) >= 2:
-                self.found.append(Comparison(args[0], STRING_FUNCTIONS[name], args[1:], negated))
+                self.add(args[0], STRING_FUNCTIONS[name], args[1:], negated)
             self.i = j + 1
             return
         # Any other function (CASE, KQL, date_trunc): its arguments are scanned as a group
-        self.groups.append(self.negated())
+        self.open(self.negated())
         self.i += 2
 
     def comparison(self, field: str) -> None:
@@ -148,7 +163,7 @@ class _Scanner:
                 self.i += 1
             if words[-1:] == ["null"]:
                 op = "is not null" if "not" in words else "is null"
-                self.found.append(Comparison(field, op, [], negated))
+                self.add(field, op, [], negated)
                 return
             negated = not negated
             kind, text = self.peek()
@@ -157,7 +172,7 @@ class _Scanner:
         self.i += 1
         values = self.values()
         if values:
-            self.found.append(Comparison(field, op, values, negated))
+            self.add(field, op, values, negated)
 
     def values(self) -> list[str]:
         kind, text = self.peek()
@@ -191,7 +206,8 @@ def apply(b: Builder, result: Scan, field_names: dict[str, str] | None = None) -
     names_map = field_names or aliases()["elastic_fields"]
     if result.error:
         b.doubt(f"query not scanned: {result.error}", 0.0)
-    sources, names = [], []
+    sources: list[tuple[tuple[int, ...], str]] = []  # (scope, value) of positive eventSource tests
+    names: list[tuple[tuple[int, ...], tuple[str, str]]] = []
     for c in result.comparisons:
         field = names_map.get(c.field, c.field)
         if c.field in ("event.dataset", "data_stream.dataset") and not c.negated:
@@ -204,16 +220,16 @@ def apply(b: Builder, result: Scan, field_names: dict[str, str] | None = None) -
                     if "*" in v:
                         b.doubt(f"wildcard event source {v!r}", PREFIX)
                     else:
-                        sources.append(v)
+                        sources.append((c.scope, v))
                     continue
                 name = wildcard_name(v)
                 if name is None:
                     b.doubt(f"event name pattern {v!r} is not a prefix", TEXT)
                 elif name[1] == "prefix":
                     b.doubt(f"event name prefix {v!r}", PREFIX)
-                    names.append(name)
+                    names.append((c.scope, name))
                 else:
-                    names.append(name)
+                    names.append((c.scope, name))
             continue
         if c.op == "regex" and not c.negated:
             b.doubt(f"regular expression on {c.field}", TEXT if field == "eventName" else 0.8)
@@ -222,7 +238,33 @@ def apply(b: Builder, result: Scan, field_names: dict[str, str] | None = None) -
         if "." not in field and field not in ("eventSource", "eventName", "errorCode", "eventType"):
             continue
         _condition(b, field, c)
-    add_api_calls(b, sources, names)
+    _pair(b, sources, names)
+
+
+def _related(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two comparisons sit on one path of groups (one's scope encloses the other's)."""
+    return a[:len(b)] == b or b[:len(a)] == a
+
+
+def _pair(b: Builder, sources: list[tuple[tuple[int, ...], str]],
+          names: list[tuple[tuple[int, ...], tuple[str, str]]]) -> None:
+    """Each event name with the event sources its own part of the query names.
+
+    `(event.provider:X and event.action:(A or B)) or (event.provider:Y and event.action:C)` pairs A and B
+    with X and C with Y. A name with no source on its path (sources in a sibling group joined by `and`)
+    is offered every source of the query, and add_api_calls keeps only pairs the seed confirms."""
+    every = list(dict.fromkeys(v for _, v in sources))
+    if not names:
+        add_api_calls(b, every, [])
+        return
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
+    for scope, name in names:
+        own = tuple(dict.fromkeys(v for s, v in sources if _related(s, scope))) or tuple(every)
+        groups.setdefault(own, []).append(name)
+    for own, group in groups.items():
+        add_api_calls(b, own, group)
+    for source in every:
+        b.entity("event_sources", normalise_source(source))
 
 
 def _condition(b: Builder, field: str, c: Comparison) -> None:
