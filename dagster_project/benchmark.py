@@ -11,6 +11,7 @@ import json
 import resource
 import statistics
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -67,23 +68,59 @@ def _peak_mb() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def copy_baseline(url: str, export_dir: Path) -> tuple[int, float]:
-    """The same records, read the same way, COPYed straight into a plain table: the ingest rate's yardstick."""
+# The spec's detections table (data-model-seed.md §B) with its indexes; its foreign keys are left out (there
+# are no spec accounts/services tables here to reference), which only makes the yardstick faster.
+SPEC_DETECTIONS = """
+create table bench_spec_detections (
+    id uuid primary key default gen_random_uuid(), account_id uuid, service_id integer, detection_type_id integer,
+    name varchar(500), raw_config jsonb not null,
+    status varchar(20) check (status in ('enabled', 'disabled', 'deprecated')), owner varchar(255), tags text[],
+    created_at timestamp default current_timestamp, last_modified timestamp,
+    discovered_at timestamp default current_timestamp, version integer default 1,
+    previous_version_id uuid references bench_spec_detections (id));
+create index on bench_spec_detections (account_id);
+create index on bench_spec_detections (status);
+create index on bench_spec_detections (service_id);
+create index on bench_spec_detections (detection_type_id);
+create index on bench_spec_detections (last_modified);
+create index on bench_spec_detections using gin (to_tsvector('english', name));
+create index on bench_spec_detections (account_id, status)"""
+
+
+def copy_baseline(url: str, export_dir: Path, *, spec_table: bool) -> tuple[int, float]:
+    """The same records, read the same way, COPYed straight into one table: the ingest rate's yardsticks.
+    Plain: an unlogged table without indexes (the fastest PostgreSQL takes rows). Spec: the spec's detections
+    table with its indexes, as the issue's ~30,800 rows/s baseline was measured."""
+    ids: dict[str, int] = {}
     with connection.connect(url) as conn:
-        conn.execute("create unlogged table bench_copy_baseline (account_id text, region text, service text, "
-                     "detection_type text, native_id text, name text, document jsonb)")
+        if spec_table:
+            for statement in SPEC_DETECTIONS.split(";"):
+                conn.execute(statement)
+            target = ("copy bench_spec_detections (account_id, service_id, detection_type_id, name, raw_config, "
+                      "status, last_modified) from stdin")
+        else:
+            conn.execute("create unlogged table bench_copy_baseline (account_id text, region text, service text, "
+                         "detection_type text, native_id text, name text, document jsonb)")
+            target = "copy bench_copy_baseline from stdin"
+        now = datetime.now(UTC).replace(tzinfo=None)
         started = time.perf_counter()
         count = 0
-        with conn.cursor().copy("copy bench_copy_baseline from stdin") as copy:
+        with conn.cursor().copy(target) as copy:
             for r in read_export(export_dir):
                 if isinstance(r, dict):
-                    copy.write_row((r["account_id"], r.get("region"), r["service"], r["detection_type"],
-                                    r["native_id"], r.get("name"),
-                                    json.dumps({"api_object": r["api_object"], "related": r.get("related")})))
+                    document = json.dumps({"api_object": r["api_object"], "related": r.get("related")},
+                                          default=str)
+                    if spec_table:
+                        copy.write_row((uuid.uuid5(uuid.NAMESPACE_OID, r["account_id"]),
+                                        ids.setdefault(r["service"], len(ids)),
+                                        ids.setdefault(r["detection_type"], len(ids)), r.get("name"), document,
+                                        "enabled", now))
+                    else:
+                        copy.write_row((r["account_id"], r.get("region"), r["service"], r["detection_type"],
+                                        r["native_id"], r.get("name"), document))
                     count += 1
         seconds = time.perf_counter() - started
-        conn.execute("drop table bench_copy_baseline")
-        conn.commit()
+        conn.rollback()
     return count, seconds
 
 
@@ -140,12 +177,17 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         run.add("sample export written (s)", round(time.perf_counter() - started, 1))
         run.add("detections", counts["detections"])
 
-        copied, copy_s = copy_baseline(url, export_dir)
-        run.add("raw COPY of the same records (rows/s)", round(copied / copy_s))
+        copied, copy_s = copy_baseline(url, export_dir, spec_table=False)
+        run.add("raw COPY, unlogged table without indexes (rows/s)", round(copied / copy_s))
+        spec_copied, spec_copy_s = copy_baseline(url, export_dir, spec_table=True)
+        run.add("raw COPY into the spec's detections table + indexes (rows/s)", round(spec_copied / spec_copy_s))
         full_started = time.perf_counter()
         stored, ingest_s = ingest(url, export_dir, day1)
         run.add("ingest day 1: export -> raw (rows/s)", round(stored / ingest_s))
-        run.add("ingest / raw COPY rate", round((stored / ingest_s) / (copied / copy_s), 2), ">= 0.5")
+        run.add("ingest / COPY into the spec's detections table", round((stored / ingest_s)
+                / (spec_copied / spec_copy_s), 2), ">= 0.5")
+        run.add("ingest / COPY into an unlogged table without indexes", round((stored / ingest_s)
+                / (copied / copy_s), 2))
         parsed, parse_s = parse(url)
         run.add("parse day 1: distinct configurations", parsed)
         run.add("parse day 1 (s)", round(parse_s, 1))

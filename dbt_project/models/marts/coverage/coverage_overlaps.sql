@@ -6,8 +6,8 @@
 ) }}
 
 -- Techniques covered by two or more live detections in an account (spec §F). Detections watching the same
--- signals are duplicates (excessive); the same signals with different severities or actions disagree
--- (conflicting); different signals for the same technique are defence in depth (beneficial).
+-- signals in the same region are duplicates (excessive); the same signals with different severities or
+-- actions disagree (conflicting); different signals for the same technique are defence in depth (beneficial).
 with
 
 fingerprints as (
@@ -26,7 +26,8 @@ counting as (
         d.account_id,
         m.technique_id,
         d.id as detection_id,
-        coalesce(f.fingerprint, d.content_hash) as fingerprint,
+        -- per region: CloudTrail delivers a regional event only in its region, so copies are not duplicates
+        concat_ws('@', coalesce(f.fingerprint, d.content_hash), d.region) as fingerprint,
         coalesce(l.severity, '') || '|' || coalesce(l.actions::text, '') as response
     from {{ ref('detections') }} as d
     inner join {{ ref('detection_mappings') }} as m on d.id = m.detection_id
