@@ -131,3 +131,15 @@ def test_real_corpus_pairs_are_possible(shared_dir):
                     bad.append(s.value)
                 assert not name.startswith("DeleteFunction20"), s.value
     assert not bad, bad
+
+
+def test_lambda_operation_prefix_is_the_operation_unless_another_begins_with_it():
+    logic = _kql('event.provider: lambda.amazonaws.com and event.action: (AddPermission* or '
+                 'UpdateFunctionConfiguration* or GetFunction*)')
+    assert _api(logic) == {("api_call", "lambda.amazonaws.com:AddPermission", "exact"),
+                           ("api_call", "lambda.amazonaws.com:UpdateFunctionConfiguration", "exact"),
+                           # GetFunctionConfiguration, GetFunctionUrlConfig, ... also begin with GetFunction
+                           ("api_call", "lambda.amazonaws.com:GetFunction", "prefix")}
+    # only under Lambda: another service's prefix is left alone
+    logic = _kql('event.provider: iam.amazonaws.com and event.action: AddPermission*')
+    assert _api(logic) == {("api_call", "iam.amazonaws.com:AddPermission", "prefix")}

@@ -116,6 +116,13 @@ def _paired_sources(b: Builder, name: str, qualifier: str, sources: list[str]) -
 
 
 _LAMBDA = "lambda.amazonaws.com"
+
+
+def _whole_lambda_operation(prefix: str) -> bool:
+    """Whether `prefix*` under Lambda matches one operation only (its API-versioned event names)."""
+    operations = aliases()["lambda_operations"]
+    return prefix in operations and not any(o != prefix and o.startswith(prefix) for o in operations)
+
 # CloudTrail records most Lambda operations with the API version appended: CreateFunction20150331,
 # UpdateFunctionCode20150331v2, PublishLayerVersion20181031. Exact names carry a full date; a prefix
 # (`DeleteFunction20*`) a partial one, and then matches only the versions of that one operation.
@@ -124,14 +131,17 @@ _VERSIONED = {"exact": re.compile(r"([A-Z][A-Za-z]*[a-z])20\d{6}(?:v\d+)?"),
 
 
 def unversioned(name: str, qualifier: str, sources: Iterable[str] = ()) -> tuple[str, str]:
-    """`DeleteFunction20150331` / `DeleteFunction20*` -> ('DeleteFunction', 'exact') for Lambda.
+    """`DeleteFunction20150331` / `DeleteFunction20*` -> ('DeleteFunction', 'exact') for Lambda; so is
+    `AddPermission*`, a prefix no other Lambda operation's name begins with (aliases.yaml lambda_operations).
 
     Applies when Lambda is among the rule's sources, or when no source is named and the seed ties the
     operation to Lambda alone; other services' names pass through unchanged."""
+    sources = list(sources)
+    if qualifier == "prefix" and _LAMBDA in sources and _whole_lambda_operation(name):
+        return name, "exact"
     m = _VERSIONED.get(qualifier, _VERSIONED["exact"]).fullmatch(name)
     if not m:
         return name, qualifier
-    sources = list(sources)
     if _LAMBDA in sources or (not sources and seed_sources().get(m.group(1)) == (_LAMBDA,)):
         return m.group(1), "exact"
     return name, qualifier
