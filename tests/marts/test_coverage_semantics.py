@@ -92,6 +92,37 @@ def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
     assert db.execute("select count(*) from marts.coverage_history").fetchone()[0] == before
 
 
+INCREMENTAL_MARTS = ("detections", "detection_logic", "detection_mappings", "detection_health")
+
+
+def _fingerprints(db) -> dict[str, str]:
+    return {m: db.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from marts.{m} as t").fetchone()[0]
+            for m in INCREMENTAL_MARTS}
+
+
+def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
+    """The big marts are merged, not rebuilt, on a daily run: people's verdicts still apply (a rejected mapping
+    is deleted, a validated one updated) and the result is row for row what a full rebuild gives."""
+    (acct1, native1, tech1), (acct2, native2, tech2) = db.execute(
+        """select d.account_identifier, d.native_id, m.attack_technique_id from marts.detection_mappings as m
+           inner join marts.detections as d on m.detection_id = d.id
+           where d.is_current and m.mapping_method = 'pattern_match'
+           order by d.native_id desc, m.attack_technique_id desc limit 2""").fetchall()
+    db.execute("""insert into app.mapping_verdicts (account_id, native_id, technique_id, verdict)
+                  values (%s, %s, %s, 'rejected'), (%s, %s, %s, 'validated')""",
+               (acct1, native1, tech1, acct2, native2, tech2))
+    _scan_day(warehouse_url, built, DAY2)
+    verdicts = dict(db.execute("""select d.native_id, m.validation_status from marts.detection_mappings as m
+                                  inner join marts.detections as d on m.detection_id = d.id
+                                  where d.is_current and (d.native_id, m.attack_technique_id) in ((%s, %s), (%s, %s))""",
+                               (native1, tech1, native2, tech2)).fetchall())
+    assert verdicts == {native2: "validated"}
+    merged = _fingerprints(db)
+    scratch.dbt(warehouse_url, "build", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
+                dbt_vars={"min_date": DAY2.isoformat(), "max_date": DAY2.isoformat()})
+    assert _fingerprints(db) == merged
+
+
 def test_review_state_survives_a_full_refresh(built, db, warehouse_url):
     gap = db.execute("""select a.account_identifier, g.attack_technique_id from marts.coverage_gaps as g
                         inner join marts.accounts as a on g.account_id = a.id where g.status = 'open'

@@ -1,23 +1,14 @@
 {{ config(
+    materialized='incremental',
+    incremental_strategy='merge',
+    unique_key='id',
+    on_schema_change='fail',
+    post_hook=["{{ delete_vanished_rows(ref('int_detection_logic_joined')) }}"],
     indexes=[
         {'columns': ['parse_confidence']},
     ],
 ) }}
 
--- Normalized logic per detection (spec §D). Parsing happens once per distinct configuration
--- (raw.detection_logic, keyed by content hash); this fans it out to every detection version using it.
-select
-    {{ stable_id(["'logic'", 'detections.id']) }} as id,
-    detections.id as detection_id,
-    logic.monitored_entities,
-    logic.trigger_conditions,
-    logic.actions,
-    logic.severity::varchar(20) as severity,
-    -- the parser's notes on what it could not read: where a reviewer should expect false positives
-    case when logic.parse_reason is not null then array[logic.parse_reason] end as false_positive_indicators,
-    logic.parsed_at::timestamp as parsed_at,
-    logic.parser_version::varchar(50) as parser_version,
-    logic.parse_confidence::numeric(3, 2) as parse_confidence,
-    logic.content_hash
-from {{ ref('detections') }} as detections
-inner join {{ ref('stg_detections__logic') }} as logic on detections.content_hash = logic.content_hash
+-- Normalized logic per detection version (spec §D), joined in int_detection_logic_joined; a daily run writes
+-- only the new versions' rows.
+{{ changed_rows(ref('int_detection_logic_joined')) }}

@@ -1,0 +1,25 @@
+{#
+  Daily runs rewrite only what changed. A large mart is computed in full into an unconstrained intermediate
+  table (cheap: set-based SQL, no per-row checks), then merged into the constrained mart: only rows that are
+  new or differ in any column are written, so foreign-key checks and index upkeep follow churn, not size.
+  Rows compare as text: the intermediate table's types may differ in width (varchar[] vs text[]) from the
+  contract's, never in value. The first build and --full-refresh write everything (docs/benchmark.md).
+#}
+{% macro changed_rows(computed) %}
+select computed.*
+from {{ computed }} as computed
+{% if is_incremental() %}
+    where not exists (
+        select from {{ this }} as existing
+        where existing.id = computed.id and row(existing.*)::text = row(computed.*)::text
+    )
+{% endif %}
+{% endmacro %}
+
+{# post_hook: rows the full computation no longer produces (a rejected mapping, a superseded version's health). #}
+{% macro delete_vanished_rows(computed) %}
+{% if is_incremental() %}
+    delete from {{ this }} as existing
+    where not exists (select from {{ computed }} as computed where computed.id = existing.id)
+{% endif %}
+{% endmacro %}

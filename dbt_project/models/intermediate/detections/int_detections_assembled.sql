@@ -1,0 +1,68 @@
+-- Every version of every detection (spec §B). Superseded and removed versions have status 'deprecated', so
+-- the spec's queries (status = 'enabled') see exactly the live configuration; previous_version_id chains them.
+with
+
+versions as (
+    select * from {{ ref('int_detection_versions_derived') }}
+),
+
+contents as (
+    select
+        content_hash,
+        document
+    from {{ ref('stg_detections__contents') }}
+),
+
+attributes as (
+    select * from {{ source('app', 'detection_attributes') }}
+),
+
+with_ids as (
+    select
+        versions.*,
+        {{ stable_id(['versions.detection_key', 'versions.version']) }} as id,
+        case
+            when versions.version > 1 then
+                {{ stable_id(['versions.detection_key', 'versions.version - 1']) }}
+        end as previous_version_id
+    from versions
+)
+
+select
+    v.id,
+    accounts.id as account_id,
+    services.id as service_id,
+    types.id as detection_type_id,
+    v.name::varchar(500) as name,
+    contents.document as raw_config,
+    (case
+        when not v.is_current then 'deprecated'
+        else {{ detection_status('v.detection_type', "contents.document -> 'api_object'") }}
+    end)::varchar(20) as status,
+    attributes.owner::varchar(255) as owner,
+    attributes.tags,
+    v.first_seen::timestamp as created_at,
+    v.valid_from::timestamp as last_modified,
+    v.first_seen::timestamp as discovered_at,
+    v.version::integer as version,
+    v.previous_version_id,
+    v.detection_key,
+    v.account_identifier,
+    v.native_id,
+    v.region,
+    v.collection_source,
+    v.content_hash,
+    v.state_hash,
+    v.valid_from,
+    v.valid_to,
+    v.is_current
+from with_ids as v
+inner join contents on v.content_hash = contents.content_hash
+inner join {{ ref('detection_services') }} as services on v.service = services.service_name
+inner join {{ ref('detection_types') }} as types on v.detection_type = types.type_name
+left join {{ ref('accounts') }} as accounts
+    on v.account_identifier = accounts.account_identifier and accounts.provider_id = 1
+left join attributes
+    on
+        v.account_identifier = nullif(attributes.account_id, '')
+        and v.native_id = attributes.native_id
