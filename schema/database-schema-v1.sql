@@ -135,6 +135,51 @@ CREATE TABLE intermediate.int_analytic_api_calls_extracted (
     indicator_value text
 );
 
+CREATE TABLE intermediate.int_detection_health_assessed (
+    id uuid,
+    detection_id uuid,
+    status character varying(20),
+    health_score numeric(3,2),
+    last_validated timestamp without time zone,
+    validation_method character varying(50),
+    error_details text,
+    issues_found text[],
+    last_triggered timestamp without time zone,
+    trigger_count_30d integer,
+    api_drift_detected boolean,
+    deprecated_apis character varying[],
+    updated_at timestamp without time zone
+);
+
+CREATE TABLE intermediate.int_detection_logic_joined (
+    id uuid,
+    detection_id uuid,
+    monitored_entities jsonb,
+    trigger_conditions jsonb,
+    actions jsonb,
+    severity character varying(20),
+    false_positive_indicators text[],
+    parsed_at timestamp without time zone,
+    parser_version character varying(50),
+    parse_confidence numeric(3,2),
+    content_hash text
+);
+
+CREATE TABLE intermediate.int_detection_mappings_resolved (
+    id uuid,
+    detection_id uuid,
+    technique_id integer,
+    attack_technique_id character varying(20),
+    confidence_score numeric(3,2),
+    mapping_method character varying(50),
+    mapped_by character varying(255),
+    mapped_at timestamp without time zone,
+    validation_status character varying(20),
+    validated_by character varying(255),
+    validated_at timestamp without time zone,
+    rationale text
+);
+
 CREATE TABLE intermediate.int_detection_versions_derived (
     detection_key text,
     version bigint,
@@ -152,6 +197,33 @@ CREATE TABLE intermediate.int_detection_versions_derived (
     valid_to date,
     is_current boolean,
     first_seen date
+);
+
+CREATE TABLE intermediate.int_detections_assembled (
+    id uuid,
+    account_id uuid,
+    service_id integer,
+    detection_type_id integer,
+    name character varying(500),
+    raw_config jsonb,
+    status character varying(20),
+    owner character varying(255),
+    tags text[],
+    created_at timestamp without time zone,
+    last_modified timestamp without time zone,
+    discovered_at timestamp without time zone,
+    version integer,
+    previous_version_id uuid,
+    detection_key text,
+    account_identifier text,
+    native_id text,
+    region text,
+    collection_source text,
+    content_hash text,
+    state_hash text,
+    valid_from date,
+    valid_to date,
+    is_current boolean
 );
 
 CREATE TABLE intermediate.int_tactics_compared (
@@ -376,9 +448,9 @@ CREATE TABLE marts.detection_health (
     api_drift_detected boolean,
     deprecated_apis text[],
     updated_at timestamp without time zone,
-    CONSTRAINT detection_health__dbt_tmp_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
-    CONSTRAINT detection_health__dbt_tmp_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
-    CONSTRAINT detection_health__dbt_tmp_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
+    CONSTRAINT detection_health_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
+    CONSTRAINT detection_health_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
+    CONSTRAINT detection_health_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
 );
 
 CREATE TABLE marts.detection_logic (
@@ -393,8 +465,8 @@ CREATE TABLE marts.detection_logic (
     parser_version character varying(50),
     parse_confidence numeric(3,2),
     content_hash text NOT NULL,
-    CONSTRAINT detection_logic__dbt_tmp_parse_confidence_check CHECK (((parse_confidence >= (0)::numeric) AND (parse_confidence <= (1)::numeric))),
-    CONSTRAINT detection_logic__dbt_tmp_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying, 'info'::character varying])::text[])))
+    CONSTRAINT detection_logic_parse_confidence_check CHECK (((parse_confidence >= (0)::numeric) AND (parse_confidence <= (1)::numeric))),
+    CONSTRAINT detection_logic_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying, 'info'::character varying])::text[])))
 );
 
 CREATE TABLE marts.detection_mappings (
@@ -410,9 +482,9 @@ CREATE TABLE marts.detection_mappings (
     validated_by character varying(255),
     validated_at timestamp without time zone,
     rationale text,
-    CONSTRAINT detection_mappings__dbt_tmp_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric))),
-    CONSTRAINT detection_mappings__dbt_tmp_mapping_method_check CHECK (((mapping_method)::text = ANY ((ARRAY['manual'::character varying, 'pattern_match'::character varying, 'vendor_mapping'::character varying, 'declared'::character varying, 'nlp'::character varying, 'ml_inference'::character varying])::text[]))),
-    CONSTRAINT detection_mappings__dbt_tmp_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
+    CONSTRAINT detection_mappings_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric))),
+    CONSTRAINT detection_mappings_mapping_method_check CHECK (((mapping_method)::text = ANY ((ARRAY['manual'::character varying, 'pattern_match'::character varying, 'vendor_mapping'::character varying, 'declared'::character varying, 'nlp'::character varying, 'ml_inference'::character varying])::text[]))),
+    CONSTRAINT detection_mappings_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
 );
 
 CREATE TABLE marts.detection_services (
@@ -456,7 +528,7 @@ CREATE TABLE marts.detections (
     valid_from date NOT NULL,
     valid_to date,
     is_current boolean NOT NULL,
-    CONSTRAINT detections__dbt_tmp_status_check CHECK (((status)::text = ANY ((ARRAY['enabled'::character varying, 'disabled'::character varying, 'deprecated'::character varying])::text[])))
+    CONSTRAINT detections_status_check CHECK (((status)::text = ANY ((ARRAY['enabled'::character varying, 'disabled'::character varying, 'deprecated'::character varying])::text[])))
 );
 
 CREATE TABLE marts.mitre_tactics (
@@ -1646,22 +1718,22 @@ ALTER TABLE ONLY marts.detection_deprecation_impact
     ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_pkey PRIMARY KEY (detection_id, deprecation_id);
 
 ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health__dbt_tmp_detection_id_key UNIQUE (detection_id);
+    ADD CONSTRAINT detection_health_detection_id_key UNIQUE (detection_id);
 
 ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_health_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_logic
-    ADD CONSTRAINT detection_logic__dbt_tmp_detection_id_key UNIQUE (detection_id);
+    ADD CONSTRAINT detection_logic_detection_id_key UNIQUE (detection_id);
 
 ALTER TABLE ONLY marts.detection_logic
-    ADD CONSTRAINT detection_logic__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_logic_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_mappings
-    ADD CONSTRAINT detection_mappings__dbt_tmp_detection_id_technique_id_key UNIQUE (detection_id, technique_id);
+    ADD CONSTRAINT detection_mappings_detection_id_technique_id_key UNIQUE (detection_id, technique_id);
 
 ALTER TABLE ONLY marts.detection_mappings
-    ADD CONSTRAINT detection_mappings__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_mappings_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_services
     ADD CONSTRAINT detection_services__dbt_tmp_pkey PRIMARY KEY (id);
@@ -1676,10 +1748,10 @@ ALTER TABLE ONLY marts.detection_types
     ADD CONSTRAINT detection_types__dbt_tmp_type_name_key UNIQUE (type_name);
 
 ALTER TABLE ONLY marts.detections
-    ADD CONSTRAINT detections__dbt_tmp_detection_key_version_key UNIQUE (detection_key, version);
+    ADD CONSTRAINT detections_detection_key_version_key UNIQUE (detection_key, version);
 
 ALTER TABLE ONLY marts.detections
-    ADD CONSTRAINT detections__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detections_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.mitre_tactics
     ADD CONSTRAINT mitre_tactics__dbt_tmp_pkey PRIMARY KEY (id);
@@ -1793,16 +1865,16 @@ ALTER TABLE ONLY marts.detection_deprecation_impact
     ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health__dbt_tmp_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
+    ADD CONSTRAINT detection_health_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_logic
-    ADD CONSTRAINT detection_logic__dbt_tmp_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
+    ADD CONSTRAINT detection_logic_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_mappings
-    ADD CONSTRAINT detection_mappings__dbt_tmp_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
+    ADD CONSTRAINT detection_mappings_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_mappings
-    ADD CONSTRAINT detection_mappings__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT detection_mappings_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.detection_services
     ADD CONSTRAINT detection_services__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
@@ -1811,13 +1883,13 @@ ALTER TABLE ONLY marts.detection_types
     ADD CONSTRAINT detection_types__dbt_tmp_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
 
 ALTER TABLE ONLY marts.detections
-    ADD CONSTRAINT detections__dbt_tmp_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
+    ADD CONSTRAINT detections_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
 
 ALTER TABLE ONLY marts.detections
-    ADD CONSTRAINT detections__dbt_tmp_detection_type_id_fkey FOREIGN KEY (detection_type_id) REFERENCES marts.detection_types(id);
+    ADD CONSTRAINT detections_detection_type_id_fkey FOREIGN KEY (detection_type_id) REFERENCES marts.detection_types(id);
 
 ALTER TABLE ONLY marts.detections
-    ADD CONSTRAINT detections__dbt_tmp_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
+    ADD CONSTRAINT detections_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
 
 ALTER TABLE ONLY marts.mitre_tactics
     ADD CONSTRAINT mitre_tactics__dbt_tmp_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
@@ -2027,7 +2099,7 @@ CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
-CREATE INDEX detection_mappings_validation_status_idx ON marts.detection_mappings USING btree (validation_status);
+CREATE INDEX detection_mappings_validation_status_confidence_score_desc_atta ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
 CREATE INDEX detection_presence_content ON raw.detection_presence USING btree (content_hash);
 CREATE INDEX detection_presence_open ON raw.detection_presence USING btree (source, account_id) WHERE (valid_to IS NULL);
 CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (signal_type, value);
@@ -2035,8 +2107,9 @@ CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (a
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
 CREATE INDEX detections_detection_type_id_idx ON marts.detections USING btree (detection_type_id);
 CREATE INDEX detections_last_modified_idx ON marts.detections USING btree (last_modified);
-CREATE INDEX detections_name_search ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
+CREATE INDEX detections_name_idx ON marts.detections USING btree (name);
 CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_id);
+CREATE INDEX detections_to_tsvector_english_regconfig_coalesce_name_characte ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
 CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin (platforms);
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
@@ -2049,25 +2122,6 @@ CREATE INDEX threat_indicators_indicator_type_idx ON marts.threat_indicators USI
 CREATE INDEX threat_indicators_indicator_type_indicator_value_idx ON marts.threat_indicators USING btree (indicator_type, indicator_value);
 CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING btree (provider_id);
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
-CREATE UNIQUE INDEX accounts_id_uidx ON marts.accounts USING btree (id);
-CREATE UNIQUE INDEX content_technique_mappings_content_hash_technique_id_uidx ON marts.content_technique_mappings USING btree (content_hash, technique_id);
-CREATE UNIQUE INDEX coverage_gaps_account_id_technique_id_uidx ON marts.coverage_gaps USING btree (account_id, technique_id);
-CREATE UNIQUE INDEX coverage_gaps_id_uidx ON marts.coverage_gaps USING btree (id);
-CREATE UNIQUE INDEX coverage_history_account_id_technique_id_timestamp_uidx ON marts.coverage_history USING btree (account_id, technique_id, "timestamp");
-CREATE UNIQUE INDEX coverage_history_id_uidx ON marts.coverage_history USING btree (id);
-CREATE UNIQUE INDEX coverage_overlaps_account_id_technique_id_uidx ON marts.coverage_overlaps USING btree (account_id, technique_id);
-CREATE UNIQUE INDEX coverage_overlaps_id_uidx ON marts.coverage_overlaps USING btree (id);
-CREATE UNIQUE INDEX coverage_scores_account_id_tactic_id_calculated_at_uidx ON marts.coverage_scores USING btree (account_id, tactic_id, calculated_at);
-CREATE UNIQUE INDEX coverage_scores_id_uidx ON marts.coverage_scores USING btree (id);
 CREATE UNIQUE INDEX detection_deprecation_impact_detection_id_deprecation_id_uidx ON marts.detection_deprecation_impact USING btree (detection_id, deprecation_id);
-CREATE UNIQUE INDEX detection_health_detection_id_uidx ON marts.detection_health USING btree (detection_id);
-CREATE UNIQUE INDEX detection_health_id_uidx ON marts.detection_health USING btree (id);
-CREATE UNIQUE INDEX detection_logic_detection_id_uidx ON marts.detection_logic USING btree (detection_id);
-CREATE UNIQUE INDEX detection_logic_id_uidx ON marts.detection_logic USING btree (id);
-CREATE UNIQUE INDEX detection_mappings_detection_id_technique_id_uidx ON marts.detection_mappings USING btree (detection_id, technique_id);
-CREATE UNIQUE INDEX detection_mappings_id_uidx ON marts.detection_mappings USING btree (id);
-CREATE UNIQUE INDEX detections_detection_key_version_uidx ON marts.detections USING btree (detection_key, version);
-CREATE UNIQUE INDEX detections_id_uidx ON marts.detections USING btree (id);
-CREATE UNIQUE INDEX mitre_versions_single_active ON marts.mitre_versions USING btree (is_active) WHERE is_active;
-CREATE UNIQUE INDEX scan_snapshots_id_uidx ON marts.scan_snapshots USING btree (id);
+CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_uidx ON marts.snapshot_storage USING btree (snapshot_id);

@@ -182,9 +182,10 @@ def _access_line(node: dict) -> str:
     kind = config.get("materialized", "table")
     if kind == "incremental":
         strategy = config.get("incremental_strategy") or "default"
-        line = f"incremental ({strategy}) by daily partition" if "partitioned" in config.get("tags", []) \
-            else f"incremental ({strategy})"
-        return line + "; filter by day (and account or technique) to stay on its indexes"
+        if "partitioned" in config.get("tags", []):
+            return (f"incremental ({strategy}) by daily partition; filter by day (and account or technique) to "
+                    "stay on its indexes")
+        return f"incremental ({strategy}): a daily run writes only the rows that changed; read by its indexes"
     return f"{kind} — {ACCESS.get(kind, kind)}"
 
 
@@ -230,7 +231,7 @@ def _model_section(node: dict, resolver: _Resolver, ddl: dict[str, DdlTable]) ->
     else:
         shown = []
     table = ddl.get(relation)
-    extra = [i for i in (table.indexes if table else []) if i not in shown]
+    extra = [i for i in (table.indexes if table else []) if i.lower() not in {s.lower() for s in shown}]
     if extra:
         lines.append(f"- **Other indexes** (from post-hooks, as in the DDL): {'; '.join(f'`{i}`' for i in extra)}")
     if config.get("tags"):

@@ -34,7 +34,7 @@ $$;
 """
 
 # dbt names indexes md5(columns + time): rename them by what they index so the dump is stable.
-_DBT_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX "?([0-9a-f]{32})"? ON (?:ONLY )?([\w.]+) USING (\w+) \(([^)]*)\);')
+_DBT_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX "?([0-9a-f]{32})"? ON (?:ONLY )?([\w.]+) USING (\w+) \((.*)\);')  # expressions nest ()
 
 
 def _stable_index(match: re.Match) -> str:
