@@ -16,12 +16,14 @@ accounts as (
     select
         accounts.id,
         accounts.provider_id,
+        providers.name as provider,
         accounts.account_identifier,
         accounts.regions,
         accounts.criticality,
         accounts.environment,
         case accounts.criticality when 'high' then 1.0 when 'low' then 0.3 else 0.6 end as criticality_weight
     from {{ ref('accounts') }} as accounts
+    inner join {{ ref('cloud_providers') }} as providers on accounts.provider_id = providers.id
 ),
 
 scan_days as (
@@ -97,6 +99,7 @@ scoped as (
 candidates as (
     select
         accounts.id as account_id,
+        accounts.provider,
         accounts.account_identifier,
         accounts.regions,
         accounts.criticality,
@@ -201,18 +204,22 @@ select
         'environment', scored.environment
     ) as affected_assets,
     coalesce(recommended.recommended_detections, '[]'::jsonb) as recommended_detections,
-    (
-        'Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
-        || '-criticality account' || case
-            when scored.coverage_score > 0
-                then ' (' || round(100 * scored.coverage_score) || '% of its sub-techniques are covered)'
-            else ''
-        end
-    )
-        as business_impact,
+    case
+        when scored.covered_now
+            then 'Activity under ' || scored.attack_technique_id || ' is detected again in a ' || scored.criticality
+            || '-criticality account'
+        else 'Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
+            || '-criticality account' || case
+                when scored.coverage_score > 0
+                    then ' (' || round(100 * scored.coverage_score) || '% of its sub-techniques are covered)'
+                else ''
+            end
+    end as business_impact,
+    -- coverage now closes the gap whatever its triage said (acknowledged, accepted_risk); while it is open,
+    -- people's triage wins over the computed 'open'
     (case
-        when triage.status is not null then triage.status
         when scored.covered_now then 'remediated'
+        when triage.status is not null then triage.status
         else 'open'
     end)::varchar(20) as status,
     first_day.day::timestamp as first_identified,
@@ -229,5 +236,5 @@ left join scan_days as resolved_day
 left join recommended on scored.technique_id = recommended.technique_id
 left join triage
     on
-        concat_ws('/', 'aws', scored.account_identifier) = triage.item_key
+        concat_ws('/', scored.provider, scored.account_identifier) = triage.item_key
         and scored.technique_id = triage.mitre_technique_id
