@@ -31,8 +31,8 @@ def aliases() -> dict[str, Any]:
 
 @functools.cache
 def seed_sources() -> dict[str, tuple[str, ...]]:
-    """event_name -> every event source the seed lists for it (several = ambiguous)."""
-    found: dict[str, set[str]] = {}
+    """event_name -> every event source that records it: the seed's one, or aliases' shared_event_names."""
+    found: dict[str, set[str]] = {name: set(sources) for name, sources in aliases()["shared_event_names"].items()}
     if SEED_CSV.is_file():
         with SEED_CSV.open(newline="") as f:
             for row in csv.DictReader(f):
