@@ -46,8 +46,10 @@ filter_metrics as (
     cross join lateral jsonb_array_elements(coalesce(live.api_object -> 'metricTransformations', '[]')) as m (t)
     left join alarm_metrics
         on
-            live.account_id is not distinct from alarm_metrics.account_id
-            and live.region is not distinct from alarm_metrics.region
+            -- plain equality, so the join hashes on account and region too: every account has the same CIS
+            -- metric names, and matching on names alone grows with accounts x filters
+            live.account_id = alarm_metrics.account_id
+            and live.region = alarm_metrics.region
             and m.t ->> 'metricNamespace' = alarm_metrics.namespace
             and m.t ->> 'metricName' = alarm_metrics.metric_name
     where live.detection_type = 'metric_filter'
