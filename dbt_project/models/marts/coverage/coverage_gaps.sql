@@ -1,4 +1,5 @@
 {{ config(
+    pre_hook="set local enable_nestloop = off",
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['status']},
@@ -7,6 +8,8 @@
     ],
 ) }}
 
+-- pre_hook: the planner underestimates accounts x in-scope techniques and re-probes coverage_history per
+-- candidate in a nested loop (133 s at 1,000 accounts; 0.9 s hashed, docs/benchmark.md).
 -- Gaps per account and in-scope technique (spec §F; docs/coverage-semantics.md "Gaps"): open where the
 -- account's latest scan day leaves the technique uncovered, remediated where the technique was a gap and is
 -- covered now. Triage (app.gap_triage) is people's state and is carried onto the active ATT&CK version.
@@ -39,10 +42,12 @@ scan_days as (
 ),
 
 latest as (
+    -- days[n] is the account's n-th scan day: gap dates are read by position, not joined back per gap
     select
         account_id,
         max(day_number) as last_number,
-        min(day) as first_day
+        max(day) as last_day,
+        array_agg(day order by day_number) as days
     from scan_days
     group by 1
 ),
@@ -87,9 +92,7 @@ current_scores as (
         h.coverage_score,
         h.detection_count
     from {{ ref('coverage_history') }} as h
-    inner join latest on h.account_id = latest.account_id
-    inner join scan_days as d on h.account_id = d.account_id and h.timestamp::date = d.day
-    where d.day_number = latest.last_number
+    inner join latest on h.account_id = latest.account_id and h.timestamp = latest.last_day
 ),
 
 scoped as (
@@ -109,7 +112,7 @@ candidates as (
         scoped.attack_technique_id,
         coalesce(cur.coverage_score, 0) as coverage_score,
         coalesce(cur.detection_count, 0) as detection_count,
-        latest.first_day,
+        latest.days,
         latest.last_number,
         s.start_number,
         s.end_number,
@@ -222,17 +225,13 @@ select
         when triage.status is not null then triage.status
         else 'open'
     end)::varchar(20) as status,
-    first_day.day::timestamp as first_identified,
-    case when scored.covered_now then resolved_day.day::timestamp end as resolved_at,
+    scored.days[scored.first_gap_number]::timestamp as first_identified,
+    case when scored.covered_now then scored.days[scored.start_number]::timestamp end as resolved_at,
     scored.attack_technique_id::varchar(20) as attack_technique_id,
     scored.coverage_score::numeric(3, 2) as coverage_score,
     scored.detection_count::integer as detection_count,
     triage.note as triage_note
 from scored
-left join scan_days as first_day
-    on scored.account_id = first_day.account_id and scored.first_gap_number = first_day.day_number
-left join scan_days as resolved_day
-    on scored.account_id = resolved_day.account_id and scored.start_number = resolved_day.day_number
 left join recommended on scored.technique_id = recommended.technique_id
 left join triage
     on
