@@ -209,9 +209,11 @@ select
     coalesce(recommended.recommended_detections, '[]'::jsonb) as recommended_detections,
     case
         when scored.covered_now
-            then 'Activity under ' || scored.attack_technique_id || ' is detected again in a ' || scored.criticality
-            || '-criticality account'
-        else 'Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
+            then
+                'Activity under ' || scored.attack_technique_id || ' is detected again in a ' || scored.criticality
+                || '-criticality account'
+        else
+            'Activity under ' || scored.attack_technique_id || ' would go unseen in a ' || scored.criticality
             || '-criticality account' || case
                 when scored.coverage_score > 0
                     then ' (' || round(100 * scored.coverage_score) || '% of its sub-techniques are covered)'
