@@ -7,3 +7,18 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{# pre_hooks of the daily-partitioned history models. A partition run first removes the days it is about to
+   write (re-runs and backfills never duplicate), and every run drops days older than history_retention_days
+   (docs/migration-strategy.md). Both only apply to an existing table. #}
+{% macro replace_partition_window(day_expression) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ partition_filter(day_expression) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro prune_history(day_expression) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ day_expression }} < current_date - {{ var('history_retention_days') }}
+    {%- endif -%}
+{%- endmacro %}

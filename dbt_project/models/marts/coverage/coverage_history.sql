@@ -3,10 +3,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('timestamp::date') }}{% endif %}",
-        "{% if is_incremental() %}delete from {{ this }} where timestamp < current_date - {{ var('history_retention_days') }}{% endif %}",
-    ],
+    pre_hook=["{{ replace_partition_window('timestamp::date') }}", "{{ prune_history('timestamp') }}"],
     indexes=[
         {'columns': ['technique_id']},
         {'columns': ['timestamp']},

@@ -3,10 +3,7 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook=[
-        "{% if is_incremental() %}delete from {{ this }} where {{ partition_filter('calculated_at::date') }}{% endif %}",
-        "{% if is_incremental() %}delete from {{ this }} where calculated_at < current_date - {{ var('history_retention_days') }}{% endif %}",
-    ],
+    pre_hook=["{{ replace_partition_window('calculated_at::date') }}", "{{ prune_history('calculated_at') }}"],
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['calculated_at']},

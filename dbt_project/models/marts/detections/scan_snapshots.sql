@@ -4,7 +4,7 @@
     unique_key='id',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where scan_day < current_date - {{ var('history_retention_days') }}{% endif %}",
+    pre_hook="{{ prune_history('scan_day') }}",
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['scan_completed_at']},
