@@ -92,12 +92,14 @@ def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
     assert db.execute("select count(*) from marts.coverage_history").fetchone()[0] == before
 
 
-INCREMENTAL_MARTS = ("detections", "detection_logic", "detection_mappings", "detection_health")
+# incremental mart -> the key its rows are ordered by
+INCREMENTAL_MARTS = {"detections": "t.id", "detection_logic": "t.id", "detection_mappings": "t.id",
+                     "detection_health": "t.id", "content_technique_mappings": "t.content_hash, t.technique_id"}
 
 
 def _fingerprints(db) -> dict[str, str]:
-    return {m: db.execute(f"select md5(string_agg(t::text, '|' order by t.id)) from marts.{m} as t").fetchone()[0]
-            for m in INCREMENTAL_MARTS}
+    return {m: db.execute(f"select md5(string_agg(t::text, '|' order by {key})) from marts.{m} as t").fetchone()[0]
+            for m, key in INCREMENTAL_MARTS.items()}
 
 
 def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
@@ -121,6 +123,29 @@ def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
     scratch.dbt(warehouse_url, "build", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
                 dbt_vars={"min_date": DAY2.isoformat(), "max_date": DAY2.isoformat()})
     assert _fingerprints(db) == merged
+
+
+def test_content_mappings_follow_new_parses_and_knowledge_changes(built, db, warehouse_url):
+    """content_technique_mappings maps, on a daily run, only what was parsed since its last build; rows built
+    with other knowledge are all remapped. Either way the table equals a full rebuild."""
+    def ctm(*args):
+        scratch.dbt(warehouse_url, "run", "--quiet", "--select", "content_technique_mappings", *args)
+        return _fingerprints(db)["content_technique_mappings"]
+
+    ctm("--full-refresh")
+    content_hash = db.execute("select content_hash from marts.content_technique_mappings "
+                              "order by content_hash limit 1").fetchone()[0]
+    # the configuration is parsed again (as after a parser upgrade) and its old mappings are lost
+    db.execute("delete from raw.detection_logic where content_hash = %s", (content_hash,))
+    db.execute("delete from marts.content_technique_mappings where content_hash = %s", (content_hash,))
+    parse_pending(db)
+    daily = ctm()
+    assert db.execute("select count(*) from marts.content_technique_mappings where content_hash = %s",
+                      (content_hash,)).fetchone()[0] > 0
+    # a row matched against other knowledge (an older indicator set) does not survive the next run
+    db.execute("update marts.content_technique_mappings set confidence_score = 0.01, "
+               "knowledge_fingerprint = gen_random_uuid() where content_hash = %s", (content_hash,))
+    assert ctm() == daily == ctm("--full-refresh")
 
 
 def test_review_state_survives_a_full_refresh(built, db, warehouse_url):

@@ -1,4 +1,9 @@
 {{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='content_hash',
+    on_schema_change='fail',
+    pre_hook=["{{ forget_mappings_of_other_knowledge() }}"],
     indexes=[
         {'columns': ['technique_id']},
     ],
@@ -7,38 +12,50 @@
 -- What each distinct detection configuration maps to, once per configuration: the same CIS filter in 1,000
 -- accounts is matched once (docs/mapping.md). Parsed signals meet the active version's threat indicators;
 -- rule authors' declared tags come in as their own method, so the evaluator can compare the two.
+-- Incremental: a daily run maps only the configurations parsed since the last build; the pre-hook empties the
+-- table first when the knowledge it was built with (indicators, active version, parser) has changed.
+{%- set in_batch -%}
+    {%- if is_incremental() %}
+        -- a parse commits as one transaction stamped with its start time, so nothing lands behind this mark
+        and content_hash in (
+            select logic.content_hash from {{ ref('stg_detections__logic') }} as logic
+            where logic.parsed_at > (select coalesce(max(this.parsed_at), '-infinity') from {{ this }} as this)
+        )
+    {%- endif %}
+{%- endset %}
+
 with
 
 -- one import per signal kind, each used once, so PostgreSQL inlines it and plans on the table's statistics (a
 -- CTE used several times is materialized and estimated blind, which made the name joins nested loops)
 exact_signals as (
     select * from {{ ref('stg_detections__signals') }}
-    where signal_qualifier = 'exact'
+    where signal_qualifier = 'exact' {{ in_batch }}
 ),
 
 prefix_signals as (
     select * from {{ ref('stg_detections__signals') }}
-    where signal_qualifier = 'prefix'
+    where signal_qualifier = 'prefix' {{ in_batch }}
 ),
 
 name_signals as (
     select * from {{ ref('stg_detections__signals') }}
-    where signal_type = 'api_call_name' and signal_qualifier = 'exact'
+    where signal_type = 'api_call_name' and signal_qualifier = 'exact' {{ in_batch }}
 ),
 
 service_signals as (
     select * from {{ ref('stg_detections__signals') }}
-    where signal_type = 'service' and signal_qualifier = 'exact'
+    where signal_type = 'service' and signal_qualifier = 'exact' {{ in_batch }}
 ),
 
 metric_signals as (
     select * from {{ ref('stg_detections__signals') }}
-    where signal_type = 'metric'
+    where signal_type = 'metric' {{ in_batch }}
 ),
 
 contents as (
     select * from {{ ref('stg_detections__contents') }}
-    where content_kind = 'config'
+    where content_kind = 'config' {{ in_batch }}
 ),
 
 indicators as (
@@ -164,7 +181,7 @@ declared as (
     from {{ ref('stg_detections__declared_mappings') }} as declared
     inner join {{ ref('mitre_techniques') }} as techniques on declared.attack_technique_id = techniques.technique_id
     inner join {{ ref('mitre_versions') }} as versions on techniques.version_id = versions.id and versions.is_active
-    where not techniques.is_revoked
+    where not techniques.is_revoked {{ in_batch }}
 ),
 
 unioned as (
@@ -188,6 +205,10 @@ select distinct on (unioned.content_hash, unioned.technique_id)
             select from inferred
             where inferred.content_hash = unioned.content_hash
         )
-    ) as inference_disagrees
+    ) as inference_disagrees,
+    -- what the row was built from: the configuration's parse, and the knowledge the pre-hook checks
+    logic.parsed_at,
+    {{ mapping_knowledge_fingerprint() }} as knowledge_fingerprint
 from unioned
+inner join {{ ref('stg_detections__logic') }} as logic on unioned.content_hash = logic.content_hash
 order by unioned.content_hash asc, unioned.technique_id asc, (unioned.mapping_method = 'declared'), unioned.confidence desc
