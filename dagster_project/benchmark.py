@@ -21,7 +21,7 @@ import psycopg
 from dagster_project.defs.detections.collect import export_scans
 from dagster_project.lib import sample_org
 from dagster_project.lib import settings as settings_mod
-from dagster_project.lib.detections.store import store_partition
+from dagster_project.lib.detections.store import previous_scope_digests, store_partition
 from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.sources.exports import read_export
 from dagster_project.lib.warehouse import connection, runtime, scratch
@@ -128,7 +128,8 @@ def ingest(url: str, export_dir: Path, day: date) -> tuple[int, float]:
     started = time.perf_counter()
     rejects: list = []
     with connection.connect(url) as conn:
-        stats = store_partition(conn, day, export_scans(export_dir, rejects))
+        known = previous_scope_digests(conn, "export", day)
+        stats = store_partition(conn, day, export_scans(export_dir, rejects, known))
         conn.commit()
     return stats.detections, time.perf_counter() - started
 

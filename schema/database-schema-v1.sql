@@ -366,7 +366,9 @@ CREATE TABLE marts.content_technique_mappings (
     mapping_method character varying(50),
     rationale text,
     inference_disagrees boolean,
-    CONSTRAINT content_technique_mappings__dbt_tmp_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric)))
+    parsed_at timestamp with time zone NOT NULL,
+    knowledge_fingerprint uuid NOT NULL,
+    CONSTRAINT content_technique_mappings_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric)))
 );
 
 CREATE TABLE marts.coverage_gaps (
@@ -949,6 +951,7 @@ CREATE TABLE raw.scans (
     snapshot_sha256 text,
     compressed_bytes bigint,
     uncompressed_bytes bigint,
+    scope_digests jsonb DEFAULT '{}'::jsonb NOT NULL,
     CONSTRAINT scans_status_check CHECK ((status = ANY (ARRAY['in_progress'::text, 'completed'::text, 'failed'::text, 'partial'::text])))
 );
 
@@ -1550,7 +1553,8 @@ CREATE VIEW staging.stg_detections__scans AS
             scans.snapshot_location,
             scans.snapshot_sha256,
             scans.compressed_bytes,
-            scans.uncompressed_bytes
+            scans.uncompressed_bytes,
+            scans.scope_digests
            FROM raw.scans
         ), renamed AS (
          SELECT source.scan_id,
@@ -1688,7 +1692,7 @@ ALTER TABLE ONLY marts.cloud_providers
     ADD CONSTRAINT cloud_providers__dbt_tmp_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.content_technique_mappings
-    ADD CONSTRAINT content_technique_mappings__dbt_tmp_pkey PRIMARY KEY (content_hash, technique_id);
+    ADD CONSTRAINT content_technique_mappings_pkey PRIMARY KEY (content_hash, technique_id);
 
 ALTER TABLE ONLY marts.coverage_gaps
     ADD CONSTRAINT coverage_gaps__dbt_tmp_account_id_technique_id_key UNIQUE (account_id, technique_id);

@@ -9,7 +9,7 @@ from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
 from dagster_project.lib.detections.snapshots import SnapshotWriter
-from dagster_project.lib.detections.store import store_partition
+from dagster_project.lib.detections.store import previous_scope_digests, store_partition
 from dagster_project.lib.sources.accounts import organization_id_from_arn, read_accounts_export
 from dagster_project.lib.warehouse import loader
 
@@ -73,19 +73,22 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
 
     cfg = settings.load()
     snapshots = SnapshotWriter(cfg.snapshot_dir)
-    totals = {"accounts": 0, "detections": 0, "new_contents": 0, "opened": 0, "closed": 0, "rejected": 0}
+    totals = {"accounts": 0, "detections": 0, "new_contents": 0, "opened": 0, "closed": 0, "rejected": 0,
+              "scopes_unchanged": 0}
     for key in context.partition_keys:
         day = date.fromisoformat(key)
         rejects: list = []
         with warehouse.connect() as conn:
-            stats = store_partition(conn, day, all_scans(cfg, day, rejects, context.log), snapshots=snapshots,
+            known = previous_scope_digests(conn, "export", day)
+            stats = store_partition(conn, day, all_scans(cfg, day, rejects, context.log, known), snapshots=snapshots,
                                     declared_tags=declared_tags)
             loader.quarantine(conn, "detections", day, rejects + stats.rejects)
         for ref, reason, _ in rejects + stats.rejects:
             context.log.warning(f"quarantined {ref}: {reason}")
         for name, value in (("accounts", stats.accounts), ("detections", stats.detections),
                             ("new_contents", stats.new_contents), ("opened", stats.intervals_opened),
-                            ("closed", stats.intervals_closed), ("rejected", len(rejects) + len(stats.rejects))):
+                            ("closed", stats.intervals_closed), ("rejected", len(rejects) + len(stats.rejects)),
+                            ("scopes_unchanged", stats.scopes_unchanged)):
             totals[name] += value
     context.log.info(f"stored {totals}")
     for key in (["raw", "detection_contents"], ["raw", "detection_presence"], ["raw", "scans"],

@@ -1,7 +1,6 @@
 """Turn each configured source into per-account scans for lib/detections/store (no Dagster objects here)."""
 
-import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 
 from dagster_project.lib import settings
@@ -12,24 +11,45 @@ def _is_reject(item) -> bool:
     return not isinstance(item, dict)
 
 
-def export_scans(export_dir, rejects: list) -> Iterator[AccountScan]:
-    """Export files: one scan per account directory; rejected files go to the caller's quarantine list."""
-    from dagster_project.lib.sources.exports import read_export
+def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = None) -> Iterator[AccountScan]:
+    """Export files: one scan per account directory; rejected files go to the caller's quarantine list.
 
-    started = datetime.now(UTC)
+    `known` holds each account's scope digests from its previous scan (store.previous_scope_digests): a scope
+    whose files are unchanged is not parsed and keeps its detections as they were. A scope with a rejected file
+    records no digest, so it is read (and its rejects quarantined) again the next day.
+    """
+    from dagster_project.lib.sources.accounts import Reject
+    from dagster_project.lib.sources.exports import accounts_in, read_account_scopes, tree_for
 
-    def records():
-        for item in read_export(export_dir):
-            if _is_reject(item):
-                rejects.append((item.object_ref, item.reason, item.payload))
-            else:
-                yield item
-
-    for account_id, group in itertools.groupby(records(), key=lambda r: r.get("account_id") or ""):
-        group = list(group)
-        regions = sorted({r.get("region") for r in group if r.get("region")})
-        yield AccountScan("export", account_id, started, group, completed_at=datetime.now(UTC), regions=regions,
-                          services_scanned=len({r["service"] for r in group}))
+    known = known or {}
+    tree = tree_for(export_dir)
+    for account in accounts_in(tree):
+        if isinstance(account, Reject):
+            rejects.append((account.object_ref, account.reason, account.payload))
+            continue
+        started = datetime.now(UTC)
+        previous = known.get(account, {})
+        records, unchanged, digests, services = [], set(), {}, set()
+        for scope in read_account_scopes(tree, account, {k: v["digest"] for k, v in previous.items()}):
+            if isinstance(scope, Reject):
+                rejects.append((scope.object_ref, scope.reason, scope.payload))
+                continue
+            scope_rejects = [i for i in scope.items if _is_reject(i)]
+            rejects.extend((r.object_ref, r.reason, r.payload) for r in scope_rejects)
+            records += [i for i in scope.items if not _is_reject(i)]
+            if scope.skipped:
+                unchanged.add((scope.region, scope.service))
+                digests[scope.key] = previous[scope.key]
+                services.add(scope.service)
+            elif scope.service and not scope_rejects:
+                digests[scope.key] = {"digest": scope.digest}  # the store stamps the day it was read
+        services |= {r["service"] for r in records}
+        if not records and not unchanged:
+            continue  # nothing readable: the account's detections stay as they were
+        yield AccountScan("export", account, started, records, completed_at=datetime.now(UTC),
+                          regions=sorted({r.get("region") for r in records if r.get("region")}
+                                         | {region for region, _ in unchanged}),
+                          services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
 
 
 def repo_scans(repos, rejects: list) -> Iterator[AccountScan]:
@@ -68,9 +88,10 @@ def aws_scans(config: dict, log) -> Iterator[AccountScan]:
                           services_scanned=result.services_scanned, failed_scopes=failed)
 
 
-def all_scans(cfg: settings.Settings, day: date, rejects: list, log) -> Iterator[AccountScan]:
+def all_scans(cfg: settings.Settings, day: date, rejects: list, log,
+              known_exports: Mapping[str, dict] | None = None) -> Iterator[AccountScan]:
     if cfg.export_dir.is_dir():
-        yield from export_scans(cfg.export_dir, rejects)
+        yield from export_scans(cfg.export_dir, rejects, known_exports)
     if cfg.rule_repos:
         yield from repo_scans(cfg.rule_repos, rejects)
     if cfg.aws_scan:

@@ -5,7 +5,9 @@
   given content + state. A day's load only touches intervals whose detection differs from that day's scan,
   so an unchanged estate adds nothing. The same day loaded again changes nothing; an older day loaded later
   (a backfill) splits or merges intervals around it.
-- raw.scans: one row per account per day with status, errors and the snapshot file.
+- raw.scans: one row per account per day with status, errors, the snapshot file and the digest of each scope
+  (one service's export files in one region). A scope whose files equal the previous scan's is not read and
+  takes no part in the diff: its intervals simply run on, so a day's work follows what changed.
 
 Everything for the day commits in one transaction: a crash leaves the previous state visible.
 """
@@ -43,6 +45,9 @@ class AccountScan:
     regions: list[str] = field(default_factory=list)
     services_scanned: int = 0
     failed_scopes: set[tuple[str, str]] = field(default_factory=set)  # (region, service) not scanned
+    # (region, service) whose export files equal the previous scan's: not read, their detections stay as they were
+    unchanged_scopes: set[tuple[str, str]] = field(default_factory=set)
+    scope_digests: dict[str, dict] = field(default_factory=dict)  # "region/service" -> {digest, read_on}
 
 
 @dataclass
@@ -52,6 +57,7 @@ class StoreStats:
     new_contents: int = 0
     intervals_opened: int = 0
     intervals_closed: int = 0
+    scopes_unchanged: int = 0  # (account, region, service) scopes skipped: files identical to the previous scan's
     rejects: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
@@ -64,6 +70,7 @@ create temp table staged (
 ) on commit drop;
 create temp table scope (source text, account_id text, status text) on commit drop;
 create temp table failed_scopes (source text, account_id text, region text, service text) on commit drop;
+create temp table unchanged_scopes (source text, account_id text, region text, service text) on commit drop;
 create temp table declared (content_hash text, technique_id text, source_tag text) on commit drop;
 """
 
@@ -92,10 +99,13 @@ insert into raw.declared_mappings select distinct * from declared on conflict do
 -- a scan that failed says nothing about presence; failed (region, service) scopes carry their detections
 delete from scope where status = 'failed';
 
+-- unchanged scopes take no part in the diff: their intervals run on untouched
 create temp table at_day on commit drop as
 select p.* from raw.detection_presence as p
 inner join scope as s on p.source = s.source and p.account_id = s.account_id
-where p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s);
+where p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s)
+    and not exists (select from unchanged_scopes as u where u.source = p.source and u.account_id = p.account_id
+                    and u.region = p.region and u.service = p.service);
 
 insert into incoming ({_COLS})
 select {", ".join("a." + c for c in _COLS.split(", "))} from at_day as a
@@ -148,11 +158,30 @@ update raw.detection_presence as p set valid_to = f.new_end, name = f.name from 
 where {_same("p", "f", version=False)} and p.valid_from = f.left_from;
 insert into raw.detection_presence ({_COLS}, valid_from, valid_to)
 select {_COLS}, %(day)s, new_end from fresh_resolved where left_from is null;
+
+update raw.scans as s set detections_seen = s.detections_seen + carried.n
+from (
+    select p.source, p.account_id, count(*) as n from raw.detection_presence as p
+    inner join unchanged_scopes as u
+        on p.source = u.source and p.account_id = u.account_id and p.region = u.region and p.service = u.service
+    where p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s)
+    group by p.source, p.account_id
+) as carried
+where s.partition_date = %(day)s and s.source = carried.source and s.account_id = carried.account_id;
 """
 
 SCAN_COLUMNS = ["scan_id", "partition_date", "source", "account_id", "started_at", "completed_at", "status",
                 "detections_seen", "services_scanned", "regions_scanned", "regions", "errors",
-                "snapshot_location", "snapshot_sha256", "compressed_bytes", "uncompressed_bytes"]
+                "snapshot_location", "snapshot_sha256", "compressed_bytes", "uncompressed_bytes", "scope_digests"]
+
+
+def previous_scope_digests(conn: psycopg.Connection, source: str, day: date) -> dict[str, dict]:
+    """Per account, the scope digests of its latest scan on or before `day`: what `day`'s presence reflects
+    (an earlier load of the same day, or else the scan before it)."""
+    return dict(conn.execute(
+        "select distinct on (account_id) account_id, scope_digests from raw.scans "
+        "where source = %s and partition_date <= %s and status <> 'failed' "
+        "order by account_id, partition_date desc", (source, day)).fetchall())
 
 
 def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[AccountScan],
@@ -161,7 +190,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
     """Load one day of scans (any number of accounts and sources) in one transaction."""
     stats = StoreStats()
     seen: set[str] = set()
-    scan_rows, failed, declared = [], [], []
+    scan_rows, failed, unchanged, declared = [], [], [], []
     with conn.transaction():
         conn.execute(_TEMP)
         with conn.cursor().copy(f"copy staged ({_COLS}, provider, config_doc, state_doc) from stdin") as staged:
@@ -191,19 +220,27 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     count += 1
                 stats.detections += count
                 stored = None
+                digests = {key: {"read_on": day, **value} for key, value in scan.scope_digests.items()}
                 if kept is not None:
-                    payload = {"source": scan.source, "account_id": scan.account_id, "day": day, "records": kept}
+                    # an unchanged scope's records are in the snapshot of the day it was read
+                    payload = {"source": scan.source, "account_id": scan.account_id, "day": day, "records": kept,
+                               "carried": {f"{region}/{service}": digests.get(f"{region}/{service}", {}).get("read_on")
+                                           for region, service in sorted(scan.unchanged_scopes)}}
                     stored = snapshots.write(scan.source, day, scan.account_id,
                                              rec.canonical_json(payload).encode())
                 failed += [(scan.source, scan.account_id, region, service) for region, service in scan.failed_scopes]
+                unchanged += [(scan.source, scan.account_id, region, service)
+                              for region, service in scan.unchanged_scopes]
+                stats.scopes_unchanged += len(scan.unchanged_scopes)
                 scan_rows.append((
                     scan_id(scan.source, scan.account_id, day), day, scan.source, scan.account_id, scan.started_at,
                     scan.completed_at, scan.status, count, scan.services_scanned, len(scan.regions), scan.regions,
                     scan.errors, *((stored.location, stored.sha256, stored.compressed_bytes, stored.uncompressed_bytes)
-                                   if stored else (None, None, None, None)),
+                                   if stored else (None, None, None, None)), digests,
                 ))
         copy_rows(conn, "scope", ["source", "account_id", "status"], [(r[2], r[3], r[6]) for r in scan_rows])
         copy_rows(conn, "failed_scopes", ["source", "account_id", "region", "service"], failed)
+        copy_rows(conn, "unchanged_scopes", ["source", "account_id", "region", "service"], unchanged)
         copy_rows(conn, "declared", ["content_hash", "technique_id", "source_tag"], declared)
         stats.new_contents = conn.execute(
             "select count(*) from staged as s where s.config_doc is not null and not exists "

@@ -3,8 +3,9 @@
     <dir>/organizations/list-accounts.json                 (read by sources/accounts.py)
     <dir>/accounts/<account_id>/<region>/<command>[.<qualifier>].json[.gz]
 
-Records come out account by account (sorted by account id) and only one region's files are held at a time,
-so an export of any size streams. Each bad file, directory or item becomes one Reject naming it (with the
+Records come out account by account (sorted by account id) and only one region's service's files are held
+at a time, so an export of any size streams. A daily load may skip a scope (one service's files in one
+region) whose bytes equal the previous scan's: `read_account_scopes` digests before it parses. Each bad file, directory or item becomes one Reject naming it (with the
 item index, e.g. `...cloudwatch-describe-alarms.json#MetricAlarms[3]`) and the rest of the account still
 loads. `s3://bucket/prefix` reads the same layout from S3 (credentials and endpoint from boto3's usual
 environment).
@@ -12,12 +13,14 @@ environment).
 
 from __future__ import annotations
 
+import functools
 import gzip
+import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -301,7 +304,61 @@ def read_region(region: Region) -> Iterator[dict | Reject]:
                          "unknown export file name (docs/export-layout.md lists the expected files)")
 
 
-def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
+# --- scopes: the unit a daily load skips when its files have not changed ------------------------------------
+
+# The service each export file belongs to, by its command's prefix (logs-describe-metric-filters: cloudwatch_logs).
+SERVICE_OF_COMMAND = {"logs": "cloudwatch_logs", "cloudwatch": "cloudwatch", "events": "eventbridge",
+                      "guardduty": "guardduty", "securityhub": "securityhub", "config": "config"}
+
+
+@functools.cache
+def reader_fingerprint() -> bytes:
+    """What turns files into records (this reader, the record split and its volatile fields): part of every
+    scope digest, so a digest taken by another reader never lets a scope be skipped."""
+    detections = Path(__file__).parents[1] / "detections"
+    sources = (Path(__file__), detections / "record.py", detections / "volatile_fields.yaml")
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).digest()
+
+
+@dataclass
+class Scope:
+    """One service's export files in one region: its digest, and what they hold unless skipped."""
+
+    region: str
+    service: str  # '' for files of no known service (each is rejected as an unknown file)
+    digest: str
+    skipped: bool = False
+    items: list = field(default_factory=list)  # records and Rejects; empty when skipped
+
+    @property
+    def key(self) -> str:
+        return f"{self.region}/{self.service}"
+
+
+class _Prefetched:
+    """A tree whose files were already read (to digest them): Region reads them from memory."""
+
+    def __init__(self, tree, contents: dict[str, bytes]):
+        self.tree, self.contents = tree, contents
+
+    def ref(self, rel: str) -> str:
+        return self.tree.ref(rel)
+
+    def read(self, rel: str) -> bytes:
+        return self.contents[rel]
+
+
+def _digest(contents: dict[str, bytes]) -> str:
+    digest = hashlib.sha256(reader_fingerprint())
+    for rel in sorted(contents):
+        digest.update(b"%s\0%d\0" % (rel.rsplit("/", 1)[-1].encode(), len(contents[rel])))
+        digest.update(contents[rel])
+    return digest.hexdigest()
+
+
+def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None = None) -> Iterator[Scope | Reject]:
+    """The account's scopes, region by region; a scope whose digest is `known[scope.key]` is not parsed."""
+    known = known or {}
     regions, files = tree.list_dir(f"accounts/{account_id}")
     for name in files:
         yield Reject(tree.ref(f"accounts/{account_id}/{name}"), "file outside a region directory")
@@ -309,13 +366,31 @@ def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
         if not REGION.match(region):
             yield Reject(tree.ref(f"accounts/{account_id}/{region}"), "directory name is not an AWS region")
             continue
-        _, region_files = tree.list_dir(f"accounts/{account_id}/{region}")
-        yield from read_region(Region(tree, account_id, region, region_files))
+        base = f"accounts/{account_id}/{region}/"
+        _, region_files = tree.list_dir(base.rstrip("/"))
+        by_service: dict[str, list[str]] = {}
+        for name in region_files:
+            by_service.setdefault(SERVICE_OF_COMMAND.get(name.partition("-")[0], ""), []).append(name)
+        for service, names in sorted(by_service.items()):
+            contents = {base + name: tree.read(base + name) for name in names}
+            scope = Scope(region, service, _digest(contents))
+            if service and known.get(scope.key) == scope.digest:
+                scope.skipped = True
+            else:
+                scope.items = list(read_region(Region(_Prefetched(tree, contents), account_id, region, names)))
+            yield scope
 
 
-def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:
-    """Every detection in the export, all of one account's records consecutively, accounts in id order."""
-    tree = tree_for(export_dir)
+def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
+    for scope in read_account_scopes(tree, account_id):
+        if isinstance(scope, Reject):
+            yield scope
+        else:
+            yield from scope.items
+
+
+def accounts_in(tree) -> Iterator[str | Reject]:
+    """The export's account directories in id order (anything else there is rejected)."""
     accounts, files = tree.list_dir("accounts")
     for name in files:
         yield Reject(tree.ref(f"accounts/{name}"), "file outside an account directory")
@@ -323,4 +398,14 @@ def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:
         if not ACCOUNT_ID.match(account_id):
             yield Reject(tree.ref(f"accounts/{account_id}"), "directory name is not a 12-digit AWS account id")
             continue
-        yield from read_account(tree, account_id)
+        yield account_id
+
+
+def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:
+    """Every detection in the export, all of one account's records consecutively, accounts in id order."""
+    tree = tree_for(export_dir)
+    for account in accounts_in(tree):
+        if isinstance(account, Reject):
+            yield account
+        else:
+            yield from read_account(tree, account)
