@@ -1863,10 +1863,10 @@ ALTER TABLE ONLY marts.coverage_scores
     ADD CONSTRAINT coverage_scores_tactic_id_fkey FOREIGN KEY (tactic_id) REFERENCES marts.mitre_tactics(id);
 
 ALTER TABLE ONLY marts.detection_deprecation_impact
-    ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_deprecation_id_fkey FOREIGN KEY (deprecation_id) REFERENCES marts.api_deprecations(id);
+    ADD CONSTRAINT detection_deprecation_impact_deprecation_id_fkey FOREIGN KEY (deprecation_id) REFERENCES marts.api_deprecations(id);
 
 ALTER TABLE ONLY marts.detection_deprecation_impact
-    ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
+    ADD CONSTRAINT detection_deprecation_impact_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_health
     ADD CONSTRAINT detection_health_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
@@ -2126,6 +2126,5 @@ CREATE INDEX threat_indicators_indicator_type_idx ON marts.threat_indicators USI
 CREATE INDEX threat_indicators_indicator_type_indicator_value_idx ON marts.threat_indicators USING btree (indicator_type, indicator_value);
 CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING btree (provider_id);
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
-CREATE UNIQUE INDEX detection_deprecation_impact_detection_id_deprecation_id_uidx ON marts.detection_deprecation_impact USING btree (detection_id, deprecation_id);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_uidx ON marts.snapshot_storage USING btree (snapshot_id);

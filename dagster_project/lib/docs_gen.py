@@ -223,6 +223,8 @@ def _model_section(node: dict, resolver: _Resolver, ddl: dict[str, DdlTable]) ->
             lines.append(f"- **Foreign key:** ({cols}) → {target}({', '.join(c.get('to_columns') or [])})")
         elif c["type"] == "check":
             lines.append(f"- **Check:** {_md(c.get('expression'))}")
+    for fk in (config.get("meta") or {}).get("foreign_keys", []):  # added after the first load (foreign_keys.sql)
+        lines.append(f"- **Foreign key:** ({', '.join(fk['columns'])}) → marts.{fk['to']}({', '.join(fk['to_columns'])})")
     indexes = config.get("indexes") or []
     if indexes:
         shown = [("unique " if i.get("unique") else "") + f"({', '.join(i['columns'])})"

@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['detection_id', 'deprecation_id'], 'unique': true}, {'columns': ['deprecation_id']}]) }}
+{{ config(post_hook=["{{ add_foreign_keys() }}"], indexes=[{'columns': ['deprecation_id']}]) }}
 
 -- Live detections whose parsed logic names a deprecated event source, API or finding type.
 with

@@ -3,7 +3,7 @@
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
-    post_hook=["{{ delete_vanished_rows(ref('int_detection_health_assessed')) }}"],
+    post_hook=["{{ delete_vanished_rows(ref('int_detection_health_assessed')) }}", "{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['status']},
         {'columns': ['last_validated']},

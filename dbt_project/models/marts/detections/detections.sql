@@ -3,6 +3,7 @@
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
+    post_hook=["{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['account_id', 'status']},
         {'columns': ['service_id']},

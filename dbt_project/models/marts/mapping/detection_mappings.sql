@@ -3,7 +3,7 @@
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
-    post_hook=["{{ delete_vanished_rows(ref('int_detection_mappings_resolved')) }}"],
+    post_hook=["{{ delete_vanished_rows(ref('int_detection_mappings_resolved')) }}", "{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['technique_id', 'confidence_score']},
         {'columns': ['confidence_score']},
