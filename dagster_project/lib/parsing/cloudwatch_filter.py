@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from dagster_project.lib.parsing import filter_pattern, query_scan
 from dagster_project.lib.parsing.conditions import add_condition
 from dagster_project.lib.parsing.event_sources import add_api_calls, wildcard_name
-from dagster_project.lib.parsing.model import PREFIX, TEXT, Builder, ParsedLogic
+from dagster_project.lib.parsing.model import PREFIX, TEXT, Builder, ParsedLogic, Recorder
 
 
 def metric_filter(api_object: dict[str, Any], related: dict[str, Any]) -> ParsedLogic:
@@ -19,9 +20,17 @@ def metric_filter(api_object: dict[str, Any], related: dict[str, Any]) -> Parsed
     for t in api_object.get("metricTransformations") or []:
         if isinstance(t, dict) and t.get("metricName"):
             b.signal("metric", f"{t.get('metricNamespace') or ''}/{t['metricName']}", confidence=0.0)
-    conditions = apply_filter_pattern(b, pattern)
+    recorded, conditions = _read_filter_pattern(pattern)
+    recorded.replay(b)
     return b.build({"filter_pattern": pattern, **conditions,
                     "metric_transformations": api_object.get("metricTransformations") or []})
+
+
+@functools.lru_cache(maxsize=16_384)
+def _read_filter_pattern(pattern: str) -> tuple[Recorder, dict[str, Any]]:
+    """Cached per pattern text (see Recorder); the conditions returned are shared: never mutate them."""
+    recorded = Recorder()
+    return recorded, apply_filter_pattern(recorded, pattern)
 
 
 def apply_filter_pattern(b: Builder, pattern: str) -> dict[str, Any]:

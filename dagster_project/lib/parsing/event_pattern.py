@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
 from dagster_project.lib.parsing.conditions import add_condition
 from dagster_project.lib.parsing.event_sources import add_api_calls, wildcard_name
-from dagster_project.lib.parsing.model import AMBIGUOUS, EXACT, PREFIX, SERVICE, TEXT, Builder, ParsedLogic
+from dagster_project.lib.parsing.model import (
+    AMBIGUOUS,
+    EXACT,
+    PREFIX,
+    SERVICE,
+    TEXT,
+    Builder,
+    ParsedLogic,
+    Recorder,
+)
 
 CLOUDTRAIL_TYPES = {"AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail",
                     "AWS Service Event via CloudTrail"}
@@ -30,15 +40,25 @@ def event_rule(api_object: dict[str, Any], related: dict[str, Any]) -> ParsedLog
     if raw in (None, ""):
         b.doubt("no event pattern (scheduled rule)", 0.0)
         return b.build({"schedule": api_object.get("ScheduleExpression")}, actions=targets)
+    # a pattern given as an object (not text) cannot key the cache
+    recorded, conditions = _read_pattern(raw) if isinstance(raw, str) else _read_pattern.__wrapped__(raw)
+    recorded.replay(b)
+    return b.build(conditions, actions=targets)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _read_pattern(raw: str | dict) -> tuple[Recorder, dict[str, Any]]:
+    """Cached per pattern text (see Recorder); the conditions returned are shared: never mutate them."""
+    recorded = Recorder()
     try:
         pattern = json.loads(raw) if isinstance(raw, str) else raw
         if not isinstance(pattern, dict):
             raise ValueError("event pattern is not a JSON object")
     except ValueError as e:
-        b.doubt(f"invalid EventPattern JSON: {e}", 0.0)
-        return b.build({"event_pattern": raw}, actions=targets)
-    apply_pattern(b, pattern)
-    return b.build({"event_pattern": pattern}, actions=targets)
+        recorded.doubt(f"invalid EventPattern JSON: {e}", 0.0)
+        return recorded, {"event_pattern": raw}
+    apply_pattern(recorded, pattern)
+    return recorded, {"event_pattern": pattern}
 
 
 def leaves(pattern: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -95,6 +95,32 @@ class Builder:
         )
 
 
+class Recorder:
+    """Takes a Builder's calls and replays them into another. A parsing step over a string that repeats across
+    accounts (the same CIS filter pattern or event pattern in 1,000 accounts) runs once, is cached with the
+    calls it made, and is replayed into each configuration's builder: the output is the same, the work is not
+    repeated (half of a first load's parse time went to re-reading identical patterns)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+
+    def signal(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("signal", args, kwargs))
+
+    def entity(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("entity", args, kwargs))
+
+    def doubt(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("doubt", args, kwargs))
+
+    def note(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(("note", args, kwargs))
+
+    def replay(self, b: Builder) -> None:
+        for name, args, kwargs in self.calls:
+            getattr(b, name)(*args, **kwargs)
+
+
 def normalise_severity(value: Any) -> str | None:
     text = str(value or "").strip().lower()
     aliases = {"informational": "info", "information": "info", "moderate": "medium"}

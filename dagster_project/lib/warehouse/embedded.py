@@ -132,6 +132,13 @@ def _prepare_permissions(pgdata: Path) -> None:
         os.chown(pgdata, entry.pw_uid, entry.pw_gid)  # a directory we just made; never someone else's
 
 
+# PostgreSQL's defaults (128 MB buffers, 4 MB per sort or hash) are sized for a small shared host; the warehouse
+# joins million-row tables (the daily diff, dbt's marts). Sized to stay well inside the 4 GiB budget on a 2-core
+# machine (docs/benchmark.md); an external server is tuned by whoever runs it.
+TUNING = ("-c shared_buffers=512MB -c work_mem=32MB -c maintenance_work_mem=256MB -c effective_cache_size=4GB "
+          "-c max_wal_size=4GB -c checkpoint_timeout=15min")
+
+
 def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> RunningServer:
     """Start (or reuse) the server. Idempotent; never deletes anything in `pgdata`."""
     running = status(pgdata)
@@ -151,7 +158,7 @@ def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> R
               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"])
     port = _choose_port(pgdata, port, default_port)
     log = pgdata / "server.log"
-    options = f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=on -c max_connections=200"
+    options = f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=on -c max_connections=200 {TUNING}"
     try:
         _run([str(bin_path("pg_ctl")), "-D", str(pgdata), "-w", "-t", "60", "-l", str(log), "-o", options, "start"])
     except EmbeddedServerError as exc:
