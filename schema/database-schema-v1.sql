@@ -135,22 +135,6 @@ CREATE TABLE intermediate.int_analytic_api_calls_extracted (
     indicator_value text
 );
 
-CREATE TABLE intermediate.int_detection_health_assessed (
-    id uuid,
-    detection_id uuid,
-    status character varying(20),
-    health_score numeric(3,2),
-    last_validated timestamp without time zone,
-    validation_method character varying(50),
-    error_details text,
-    issues_found text[],
-    last_triggered timestamp without time zone,
-    trigger_count_30d integer,
-    api_drift_detected boolean,
-    deprecated_apis character varying[],
-    updated_at timestamp without time zone
-);
-
 CREATE TABLE intermediate.int_detection_logic_joined (
     id uuid,
     detection_id uuid,
@@ -450,9 +434,9 @@ CREATE TABLE marts.detection_health (
     api_drift_detected boolean,
     deprecated_apis text[],
     updated_at timestamp without time zone,
-    CONSTRAINT detection_health_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
-    CONSTRAINT detection_health_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
-    CONSTRAINT detection_health_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
+    CONSTRAINT detection_health__dbt_tmp_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
+    CONSTRAINT detection_health__dbt_tmp_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
+    CONSTRAINT detection_health__dbt_tmp_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
 );
 
 CREATE TABLE marts.detection_logic (
@@ -1722,10 +1706,10 @@ ALTER TABLE ONLY marts.detection_deprecation_impact
     ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_pkey PRIMARY KEY (detection_id, deprecation_id);
 
 ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health_detection_id_key UNIQUE (detection_id);
+    ADD CONSTRAINT detection_health__dbt_tmp_detection_id_key UNIQUE (detection_id);
 
 ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_health__dbt_tmp_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_logic
     ADD CONSTRAINT detection_logic_detection_id_key UNIQUE (detection_id);

@@ -94,7 +94,7 @@ def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
 
 # incremental mart -> the key its rows are ordered by
 INCREMENTAL_MARTS = {"detections": "t.id", "detection_logic": "t.id", "detection_mappings": "t.id",
-                     "detection_health": "t.id", "content_technique_mappings": "t.content_hash, t.technique_id"}
+                     "content_technique_mappings": "t.content_hash, t.technique_id"}
 
 
 def _fingerprints(db) -> dict[str, str]:
