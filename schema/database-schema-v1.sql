@@ -2081,6 +2081,7 @@ CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_
 CREATE INDEX detection_health_last_validated_idx ON marts.detection_health USING btree (last_validated);
 CREATE INDEX detection_health_status_idx ON marts.detection_health USING btree (status);
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
+CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);

@@ -3,15 +3,24 @@
   table (cheap: set-based SQL, no per-row checks), then merged into the constrained mart: only rows that are
   new or differ in any column are written, so foreign-key checks and index upkeep follow churn, not size.
   Rows compare as text: the intermediate table's types may differ in width (varchar[] vs text[]) from the
-  contract's, never in value. The first build and --full-refresh write everything (docs/benchmark.md).
+  contract's, never in value. `ignore` names large columns that the compared ones determine (a detection's
+  raw_config is fixed by its content_hash), so the comparison does not render them for every row.
+  The first build and --full-refresh write everything (docs/benchmark.md).
 #}
-{% macro changed_rows(computed) %}
+{% macro changed_rows(computed, ignore=[]) %}
 select computed.*
 from {{ computed }} as computed
 {% if is_incremental() %}
+    {%- set columns = adapter.get_columns_in_relation(computed) | map(attribute='name')
+        | reject('in', ignore) | list %}
+    {#- no columns known (compiling without the relation, e.g. for lint): compare whole rows #}
+    {%- set columns = columns or ['*'] %}
     where not exists (
         select from {{ this }} as existing
-        where existing.id = computed.id and row(existing.*)::text = row(computed.*)::text
+        where
+            existing.id = computed.id
+            and row(existing.{{ columns | join(', existing.') }})::text
+            = row(computed.{{ columns | join(', computed.') }})::text
     )
 {% endif %}
 {% endmacro %}

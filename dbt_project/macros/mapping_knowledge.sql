@@ -17,7 +17,10 @@
             ), '')
             || coalesce((select v.id::text from {{ ref('mitre_versions') }} as v where v.is_active), '')
             || coalesce((
-                select string_agg(distinct l.parser_version, ',') from {{ ref('stg_detections__logic') }} as l
+                select string_agg(versions.parser_version, ',' order by versions.parser_version)
+                from (
+                    select l.parser_version from {{ ref('stg_detections__logic') }} as l group by l.parser_version
+                ) as versions
             ), '')
         )::uuid
 )

@@ -62,11 +62,12 @@ class StoreStats:
 
 
 # One COPY stream per day (a connection runs one COPY at a time): membership rows, each carrying the
-# configuration/state document the first time its hash is seen in this load.
+# configuration/state document the first time its hash is seen in this load. Documents are staged as text and
+# only those not stored yet are parsed into jsonb: on a daily load almost all are known already.
 _TEMP = """
 create temp table staged (
     source text, account_id text, region text, service text, detection_type text, native_id text,
-    name text, content_hash text, state_hash text, provider text, config_doc jsonb, state_doc jsonb
+    name text, content_hash text, state_hash text, provider text, config_doc text, state_doc text
 ) on commit drop;
 create temp table scope (source text, account_id text, status text) on commit drop;
 create temp table failed_scopes (source text, account_id text, region text, service text) on commit drop;
@@ -83,15 +84,15 @@ def _same(a: str, b: str, version: bool = True) -> str:
     return (_SAME_VERSION if version else _SAME_KEY).format(a=a, b=b)
 
 
-_DIFF = f"""
+_NEW_CONTENTS = """
 insert into raw.detection_contents (content_hash, kind, provider, service, detection_type, document, first_seen)
-select content_hash, 'config', provider, service, detection_type, config_doc, %(day)s
-from staged where config_doc is not null
-union all
-select state_hash, 'state', provider, service, detection_type, state_doc, %(day)s
-from staged where state_doc is not null
-on conflict (content_hash) do nothing;
+select s.{hash}, %(kind)s, s.provider, s.service, s.detection_type, s.{doc}::jsonb, %(day)s
+from staged as s
+where s.{doc} is not null and not exists (select from raw.detection_contents as c where c.content_hash = s.{hash})
+on conflict (content_hash) do nothing
+"""
 
+_DIFF = f"""
 create temp table incoming on commit drop as select {_COLS} from staged;
 
 insert into raw.declared_mappings select distinct * from declared on conflict do nothing;
@@ -242,13 +243,13 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
         copy_rows(conn, "failed_scopes", ["source", "account_id", "region", "service"], failed)
         copy_rows(conn, "unchanged_scopes", ["source", "account_id", "region", "service"], unchanged)
         copy_rows(conn, "declared", ["content_hash", "technique_id", "source_tag"], declared)
-        stats.new_contents = conn.execute(
-            "select count(*) from staged as s where s.config_doc is not null and not exists "
-            "(select from raw.detection_contents as c where c.content_hash = s.content_hash)").fetchone()[0]
         conn.execute("delete from raw.scans as s using scope as sc where s.partition_date = %s "
                      "and s.source = sc.source and s.account_id = sc.account_id", (day,))
         copy_rows(conn, "raw.scans", SCAN_COLUMNS, scan_rows)
         conn.execute("analyze staged")
+        stats.new_contents = conn.execute(_NEW_CONTENTS.format(hash="content_hash", doc="config_doc"),
+                                          {"kind": "config", "day": day}).rowcount
+        conn.execute(_NEW_CONTENTS.format(hash="state_hash", doc="state_doc"), {"kind": "state", "day": day})
         for statement in filter(str.strip, _DIFF.split(";\n")):  # one statement per extended-protocol call
             conn.execute(statement, {"day": day} if "%(day)s" in statement else None)
         stats.intervals_opened = conn.execute("select count(*) from fresh").fetchone()[0]

@@ -12,41 +12,57 @@ current_detections as (
     where is_current
 ),
 
-signals as (
+deprecations as (
     select
-        content_hash,
-        signal_type,
-        signal_value,
-        -- 'iam.amazonaws.com:CreateUser' -> event source 'iam.amazonaws.com'
-        case when signal_type = 'api_call' then split_part(signal_value, ':', 1) end as event_source
-    from {{ ref('stg_detections__signals') }}
+        id,
+        match_kind,
+        api_name
+    from {{ ref('api_deprecations') }}
 ),
 
-matches as (
-    select distinct
-        d.id as detection_id,
+-- configurations naming a deprecated API: one join per kind of match, each on plain equality where it can be,
+-- so the planner hashes the signals once per kind instead of testing every signal against every deprecation
+deprecated_contents as (
+    select
+        s.content_hash,
         dep.id as deprecation_id
-    from current_detections as d
-    inner join signals as s on d.content_hash = s.content_hash
-    inner join {{ ref('api_deprecations') }} as dep
+    from {{ ref('stg_detections__signals') }} as s
+    inner join deprecations as dep
+        -- 'iam.amazonaws.com:CreateUser' -> event source 'iam.amazonaws.com'
+        on split_part(s.signal_value, ':', 1) = dep.api_name
+    where s.signal_type = 'api_call' and dep.match_kind = 'event_source'
+    union
+    select
+        s.content_hash,
+        dep.id
+    from {{ ref('stg_detections__signals') }} as s
+    inner join deprecations as dep on s.signal_value = dep.api_name
+    where s.signal_type = 'service' and dep.match_kind = 'event_source'
+    union
+    select
+        s.content_hash,
+        dep.id
+    from {{ ref('stg_detections__signals') }} as s
+    inner join deprecations as dep
+        -- a bare api_call_name is the event name itself
         on
-            (dep.match_kind = 'event_source' and (
-                s.event_source = dep.api_name
-                or (s.signal_type = 'service' and s.signal_value = dep.api_name)
-            ))
-            or (
-                dep.match_kind = 'event_name' and s.signal_type in ('api_call', 'api_call_name')
-                and split_part(s.signal_value, ':', 2) = dep.api_name
-            )
-            or (
-                dep.match_kind = 'finding_type' and s.signal_type = 'finding_type'
-                and (s.signal_value = dep.api_name or dep.api_name like s.signal_value || '%')
-            )
+            case when s.signal_type = 'api_call' then split_part(s.signal_value, ':', 2) else s.signal_value end
+            = dep.api_name
+    where s.signal_type in ('api_call', 'api_call_name') and dep.match_kind = 'event_name'
+    union
+    select
+        s.content_hash,
+        dep.id
+    from {{ ref('stg_detections__signals') }} as s
+    inner join deprecations as dep
+        -- a finding-type signal may be a family prefix ('Recon:IAMUser/')
+        on s.signal_value = dep.api_name or dep.api_name like s.signal_value || '%'
+    where s.signal_type = 'finding_type' and dep.match_kind = 'finding_type'
 )
 
 select
-    matches.detection_id,
-    matches.deprecation_id,
+    d.id as detection_id,
+    deprecated_contents.deprecation_id,
     d.last_modified as detected_at
-from matches
-inner join current_detections as d on matches.detection_id = d.id
+from current_detections as d
+inner join deprecated_contents on d.content_hash = deprecated_contents.content_hash

@@ -18,4 +18,4 @@
 -- Every version of every detection (spec §B), assembled in int_detections_assembled; a daily run writes only
 -- the versions that are new or changed (a new version, or the one it superseded). Rows are never deleted here:
 -- other marts reference them.
-{{ changed_rows(ref('int_detections_assembled')) }}
+{{ changed_rows(ref('int_detections_assembled'), ignore=['raw_config']) }}

@@ -16,10 +16,15 @@
 -- table first when the knowledge it was built with (indicators, active version, parser) has changed.
 {%- set in_batch -%}
     {%- if is_incremental() %}
+        {#- the mark is read once and written in as a literal, so the planner sees how few rows follow it; it is
+            read at compile time, before the pre-hook runs, so over the rows the pre-hook keeps #}
+        {%- set mark_sql = "select coalesce(max(parsed_at), '-infinity')::text from " ~ this
+            ~ " where knowledge_fingerprint = " ~ mapping_knowledge_fingerprint() %}
+        {%- set mark = run_query(mark_sql).columns[0].values()[0] if execute else '-infinity' %}
         -- a parse commits as one transaction stamped with its start time, so nothing lands behind this mark
         and content_hash in (
             select logic.content_hash from {{ ref('stg_detections__logic') }} as logic
-            where logic.parsed_at > (select coalesce(max(this.parsed_at), '-infinity') from {{ this }} as this)
+            where logic.parsed_at > '{{ mark }}'::timestamptz
         )
     {%- endif %}
 {%- endset %}
