@@ -13,6 +13,7 @@ url = context.config.get_main_option("sqlalchemy.url")
 engine = create_engine(url)
 with engine.connect() as connection:
     connection.execute(text("select pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+    connection.commit()  # the lock is the session's; each revision then runs in its own transaction (or none)
     try:
         # own version table: Dagster keeps its alembic_version in the same database when they share one
         context.configure(connection=connection, version_table="dcv_alembic_version", version_table_schema="public",

@@ -14,13 +14,16 @@ depends_on = None
 
 # content_technique_mappings maps, on a daily run, the configurations parsed since its last build: a range on
 # parsed_at that this index answers without reading the million parsed configurations.
-UP = "create index detection_logic_parsed_at on raw.detection_logic (parsed_at)"
-DOWN = "drop index if exists raw.detection_logic_parsed_at"
+# Built concurrently (outside the revision's transaction): the table is large and loads keep writing to it.
+UP = "create index concurrently if not exists detection_logic_parsed_at on raw.detection_logic (parsed_at)"
+DOWN = "drop index concurrently if exists raw.detection_logic_parsed_at"
 
 
 def upgrade() -> None:
-    op.execute(UP)
+    with op.get_context().autocommit_block():
+        op.execute(UP)
 
 
 def downgrade() -> None:
-    op.execute(DOWN)
+    with op.get_context().autocommit_block():
+        op.execute(DOWN)
