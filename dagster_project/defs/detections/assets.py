@@ -39,7 +39,7 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 for a in accounts
             )
             loader.replace_rows(conn, "raw.org_accounts", {"partition_date": day}, ORG_ACCOUNT_COLUMNS, rows)
-            loader.quarantine(conn, "org_accounts", day, [(r.object_ref, r.reason, r.payload) for r in rejects])
+            loader.quarantine(conn, "org_accounts", day, [r.row() for r in rejects])
     for reject in rejects:
         context.log.warning(f"quarantined {reject.object_ref}: {reject.reason}")
     return dg.MaterializeResult(

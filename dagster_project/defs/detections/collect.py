@@ -25,17 +25,17 @@ def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = N
     tree = tree_for(export_dir)
     for account in accounts_in(tree):
         if isinstance(account, Reject):
-            rejects.append((account.object_ref, account.reason, account.payload))
+            rejects.append(account.row())
             continue
         started = datetime.now(UTC)
         previous = known.get(account, {})
         records, unchanged, digests, services = [], set(), {}, set()
         for scope in read_account_scopes(tree, account, {k: v["digest"] for k, v in previous.items()}):
             if isinstance(scope, Reject):
-                rejects.append((scope.object_ref, scope.reason, scope.payload))
+                rejects.append(scope.row())
                 continue
             scope_rejects = [i for i in scope.items if _is_reject(i)]
-            rejects.extend((r.object_ref, r.reason, r.payload) for r in scope_rejects)
+            rejects.extend(r.row() for r in scope_rejects)
             records += [i for i in scope.items if not _is_reject(i)]
             if scope.skipped:
                 unchanged.add((scope.region, scope.service))
@@ -61,7 +61,7 @@ def repo_scans(repos, rejects: list) -> Iterator[AccountScan]:
         kept = []
         for item in readers[kind](root):
             if _is_reject(item):
-                rejects.append((item.object_ref, item.reason, item.payload))
+                rejects.append(item.row())
             else:
                 kept.append(item)
         # one "account" per repository, so a repository's rules appear and disappear like any scan's

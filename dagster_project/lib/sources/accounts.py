@@ -19,6 +19,10 @@ class Reject:
     reason: str
     payload: str | None = None
 
+    def row(self) -> tuple[str, str, str | None]:
+        """As loader.quarantine takes it."""
+        return self.object_ref, self.reason, self.payload
+
 
 def organization_id_from_arn(arn: str | None) -> str | None:
     """arn:aws:organizations::111:account/o-abc123/222 -> o-abc123."""
