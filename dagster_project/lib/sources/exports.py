@@ -5,10 +5,10 @@
 
 Records come out account by account (sorted by account id) and only one region's service's files are held
 at a time, so an export of any size streams. A daily load may skip a scope (one service's files in one
-region) whose bytes equal the previous scan's: `read_account_scopes` digests before it parses. Each bad file, directory or item becomes one Reject naming it (with the
-item index, e.g. `...cloudwatch-describe-alarms.json#MetricAlarms[3]`) and the rest of the account still
-loads. `s3://bucket/prefix` reads the same layout from S3 (credentials and endpoint from boto3's usual
-environment).
+region) whose bytes equal the previous scan's: `read_account_scopes` digests before it parses. Each bad
+file, directory or item becomes one Reject naming it (with the item index, e.g.
+`...cloudwatch-describe-alarms.json#MetricAlarms[3]`) and the rest of the account still loads.
+`s3://bucket/prefix` reads the same layout from S3 (credentials and endpoint from boto3's usual environment).
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ class Scope:
 
     region: str
     service: str  # '' for files of no known service (each is rejected as an unknown file)
-    digest: str
+    digest: str | None  # None when the reader was not asked for digests (read_export)
     skipped: bool = False
     items: list = field(default_factory=list)  # records and Rejects; empty when skipped
 
@@ -357,8 +357,9 @@ def _digest(contents: dict[str, bytes]) -> str:
 
 
 def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None = None) -> Iterator[Scope | Reject]:
-    """The account's scopes, region by region; a scope whose digest is `known[scope.key]` is not parsed."""
-    known = known or {}
+    """The account's scopes, region by region. Given `known` (the previous scan's digests, possibly none),
+    each scope is digested and one whose digest is `known[scope.key]` is not parsed; without it, nothing is
+    hashed."""
     regions, files = tree.list_dir(f"accounts/{account_id}")
     for name in files:
         yield Reject(tree.ref(f"accounts/{account_id}/{name}"), "file outside a region directory")
@@ -373,8 +374,8 @@ def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None =
             by_service.setdefault(SERVICE_OF_COMMAND.get(name.partition("-")[0], ""), []).append(name)
         for service, names in sorted(by_service.items()):
             contents = {base + name: tree.read(base + name) for name in names}
-            scope = Scope(region, service, _digest(contents))
-            if service and known.get(scope.key) == scope.digest:
+            scope = Scope(region, service, None if known is None else _digest(contents))
+            if service and known and known.get(scope.key) == scope.digest:
                 scope.skipped = True
             else:
                 scope.items = list(read_region(Region(_Prefetched(tree, contents), account_id, region, names)))
