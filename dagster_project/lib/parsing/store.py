@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from dagster_project.lib.parsing import PARSER_VERSION, parse
+from dagster_project.lib.parsing import PARSER_VERSION, ParsedLogic, parse
 from dagster_project.lib.warehouse.loader import copy_rows
 
 BATCH_SIZE = 2_000
@@ -39,12 +39,6 @@ class ParseStats:
     by_type: Counter = field(default_factory=Counter)
 
 
-@dataclass
-class ParsedBatch:
-    logic: list[tuple]  # LOGIC_COLUMNS
-    signals: list[tuple]  # SIGNAL_COLUMNS
-
-
 def _pending_batches(conn: psycopg.Connection) -> Iterator[list[tuple]]:
     """Contents to (re)parse, from a server-side cursor so memory stays flat however many there are."""
     with conn.cursor(name="dcv_parse_pending") as cur:
@@ -54,30 +48,32 @@ def _pending_batches(conn: psycopg.Connection) -> Iterator[list[tuple]]:
             yield rows
 
 
-def parse_batch(rows: list[tuple]) -> ParsedBatch:
-    """(content_hash, detection_type, document) -> the rows to write."""
-    batch = ParsedBatch([], [])
-    for content_hash, detection_type, document in rows:
-        logic = parse(detection_type, document)
-        # actions is a jsonb list: sent as JSON text (copy_rows would write a list of scalars as an array)
-        batch.logic.append((content_hash, PARSER_VERSION, detection_type, round(logic.parse_confidence, 2),
-                            logic.monitored_entities, logic.trigger_conditions, json.dumps(logic.actions),
-                            logic.severity, logic.reason))
-        batch.signals += [(content_hash, s.signal_type, s.value, s.qualifier) for s in logic.signals]
-    return batch
+def _logic_row(content_hash: str, detection_type: str, logic: ParsedLogic) -> tuple:
+    return (content_hash, PARSER_VERSION, detection_type, round(logic.parse_confidence, 2),
+            logic.monitored_entities, logic.trigger_conditions, _json_list(logic.actions), logic.severity,
+            logic.reason)
 
 
-def write_batch(conn: psycopg.Connection, batch: ParsedBatch, stats: ParseStats) -> None:
-    """Replace whatever an older parser wrote for the same hashes (logic and signals go together)."""
-    hashes = [row[0] for row in batch.logic]
+def _json_list(values: list) -> str:
+    # copy_rows writes a list of scalars as a PostgreSQL array; the column is jsonb, so send JSON text
+    return json.dumps(values)
+
+
+def write_batch(conn: psycopg.Connection, rows: list[tuple], stats: ParseStats) -> None:
+    """Parse one batch and replace whatever an older parser wrote for the same hashes (logic and signals go
+    together: raw.detection_signals has no foreign key to cascade from, migration 0008)."""
+    parsed = [(h, t, parse(t, doc)) for h, t, doc in rows]
+    hashes = [h for h, _, _ in parsed]
     conn.execute("delete from raw.detection_signals where content_hash = any(%s)", (hashes,))
     conn.execute("delete from raw.detection_logic where content_hash = any(%s)", (hashes,))
-    copy_rows(conn, "raw.detection_logic", LOGIC_COLUMNS, batch.logic)
-    stats.signals += copy_rows(conn, "raw.detection_signals", SIGNAL_COLUMNS, batch.signals)
-    for row in batch.logic:
+    copy_rows(conn, "raw.detection_logic", LOGIC_COLUMNS, (_logic_row(h, t, logic) for h, t, logic in parsed))
+    stats.signals += copy_rows(conn, "raw.detection_signals", SIGNAL_COLUMNS,
+                               ((h, s.signal_type, s.value, s.qualifier) for h, _, logic in parsed
+                                for s in logic.signals))
+    for _, detection_type, logic in parsed:
         stats.parsed += 1
-        stats.by_type[row[2]] += 1
-        stats.low_confidence += row[3] < LOW_CONFIDENCE
+        stats.by_type[detection_type] += 1
+        stats.low_confidence += logic.parse_confidence < LOW_CONFIDENCE
 
 
 def parse_pending(conn: psycopg.Connection) -> ParseStats:
@@ -85,5 +81,5 @@ def parse_pending(conn: psycopg.Connection) -> ParseStats:
     stats = ParseStats()
     with conn.transaction():
         for rows in _pending_batches(conn):
-            write_batch(conn, parse_batch(rows), stats)
+            write_batch(conn, rows, stats)
     return stats
