@@ -145,13 +145,25 @@ update raw.detection_presence as p set valid_to = %(day)s from gone as g
 where {_same("p", "g", version=False)} and p.valid_from = g.valid_from and g.valid_from < %(day)s;
 
 -- what appeared on this day: merge with the same version ending here or starting at the next scan
+-- Each fresh row probes its neighbours through an index (lateral, fenced by offset 0 so it is not flattened
+-- back into a join). As plain joins, the planner trusted stale statistics that no interval ends on this day,
+-- right after the update above ended thousands there, and compared every fresh row with every one of them:
+-- 60-78 s at 1M detections, 0.2 s now.
 create temp table fresh_resolved on commit drop as
 select f.*, r.valid_from as right_from, r.valid_to as right_to, l.valid_from as left_from,
     case when f.next_scan is null then null when r.valid_from is not null then r.valid_to else f.next_scan end
         as new_end
 from fresh as f
-left join raw.detection_presence as r on {_same("r", "f")} and r.valid_from = f.next_scan
-left join raw.detection_presence as l on {_same("l", "f")} and l.valid_to = %(day)s;
+left join lateral (
+    select r.valid_from, r.valid_to from raw.detection_presence as r
+    where {_same("r", "f")} and r.valid_from = f.next_scan
+    offset 0
+) as r on true
+left join lateral (
+    select l.valid_from from raw.detection_presence as l
+    where {_same("l", "f")} and l.valid_to = %(day)s
+    offset 0
+) as l on true;
 
 delete from raw.detection_presence as p using fresh_resolved as f
 where {_same("p", "f", version=False)} and p.valid_from = f.right_from;

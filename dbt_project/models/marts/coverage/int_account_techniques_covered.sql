@@ -17,10 +17,20 @@ live as (
         detections.account_id,
         detections.valid_from,
         detections.valid_to,
-        {{ detection_status('types.type_name', "detections.raw_config -> 'api_object'") }} as configured_status
+        -- a live version's status is its configured status; only a superseded one is read from its
+        -- configuration again (reading every raw_config was most of this model's time)
+        case
+            when detections.is_current then detections.status
+            else {{ detection_status('types.type_name', "detections.raw_config -> 'api_object'") }}
+        end as configured_status
     from {{ ref('detections') }} as detections
     inner join {{ ref('detection_types') }} as types on detections.detection_type_id = types.id
-    where detections.account_id is not null
+    where
+        detections.account_id is not null
+        {%- if var('min_date') is not none %}
+            -- versions that ended before the window cannot count in it
+            and (detections.valid_to is null or detections.valid_to > '{{ var("min_date") }}'::date)
+        {%- endif %}
 ),
 
 counting as (
