@@ -30,7 +30,9 @@ def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = N
         started = datetime.now(UTC)
         previous = known.get(account, {})
         records, unchanged, digests, services = [], set(), {}, set()
-        for scope in read_account_scopes(tree, account, {k: v["digest"] for k, v in previous.items()}):
+        # a digest without its detection count (stored before counts were) cannot stand in for reading
+        usable = {k: v["digest"] for k, v in previous.items() if "detections" in v}
+        for scope in read_account_scopes(tree, account, usable):
             if isinstance(scope, Reject):
                 rejects.append(scope.row())
                 continue

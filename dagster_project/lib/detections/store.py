@@ -15,6 +15,7 @@ Everything for the day commits in one transaction: a crash leaves the previous s
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -171,16 +172,6 @@ update raw.detection_presence as p set valid_to = f.new_end, name = f.name from 
 where {_same("p", "f", version=False)} and p.valid_from = f.left_from;
 insert into raw.detection_presence ({_COLS}, valid_from, valid_to)
 select {_COLS}, %(day)s, new_end from fresh_resolved where left_from is null;
-
-update raw.scans as s set detections_seen = s.detections_seen + carried.n
-from (
-    select p.source, p.account_id, count(*) as n from raw.detection_presence as p
-    inner join unchanged_scopes as u
-        on p.source = u.source and p.account_id = u.account_id and p.region = u.region and p.service = u.service
-    where p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s)
-    group by p.source, p.account_id
-) as carried
-where s.partition_date = %(day)s and s.source = carried.source and s.account_id = carried.account_id;
 """
 
 SCAN_COLUMNS = ["scan_id", "partition_date", "source", "account_id", "started_at", "completed_at", "status",
@@ -210,7 +201,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
             for scan in scans:
                 stats.accounts += 1
                 kept = [] if snapshots is not None else None
-                count = 0
+                count, per_scope = 0, Counter()
                 for record in scan.records:
                     why = rec.problem(record)
                     if why:
@@ -231,9 +222,15 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     if kept is not None:
                         kept.append(record)
                     count += 1
+                    per_scope[f"{record.get('region') or ''}/{record['service']}"] += 1
+                # each digest records the day its scope was read and how many detections it held, which an
+                # unchanged scope carries into detections_seen without being read
+                digests = {key: {"read_on": day, "detections": per_scope[key], **value}
+                           for key, value in scan.scope_digests.items()}
+                count += sum(digests[f"{region}/{service}"]["detections"]
+                             for region, service in scan.unchanged_scopes)
                 stats.detections += count
                 stored = None
-                digests = {key: {"read_on": day, **value} for key, value in scan.scope_digests.items()}
                 if kept is not None:
                     # an unchanged scope's records are in the snapshot of the day it was read
                     payload = {"source": scan.source, "account_id": scan.account_id, "day": day, "records": kept,
