@@ -136,7 +136,7 @@ def _prepare_permissions(pgdata: Path) -> None:
 # joins million-row tables (the daily diff, dbt's marts). Sized to stay well inside the 4 GiB budget on a 2-core
 # machine (docs/benchmark.md); an external server is tuned by whoever runs it.
 TUNING = ("-c shared_buffers=512MB -c work_mem=32MB -c maintenance_work_mem=256MB -c effective_cache_size=4GB "
-          "-c max_wal_size=4GB -c checkpoint_timeout=15min")
+          "-c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_level=minimal -c max_wal_senders=0")
 
 
 def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> RunningServer:
