@@ -3,7 +3,11 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook=["{{ replace_partition_window('timestamp::date') }}", "{{ prune_history('timestamp') }}"],
+    pre_hook=[
+        "{{ replace_partition_window('timestamp::date') }}",
+        "{{ prune_history('timestamp') }}",
+        "set local enable_nestloop = off",
+    ],
     indexes=[
         {'columns': ['technique_id']},
         {'columns': ['timestamp']},
@@ -12,14 +16,18 @@
 
 -- Coverage per account x technique x scan day (spec §H): the time series behind trends, gaps' first/resolved
 -- days and Navigator layers. A partition run replaces exactly its days (pre_hook), so re-runs and backfills
--- never duplicate; techniques without coverage have no row (score 0).
+-- never duplicate; techniques without coverage have no row (score 0). Nested loops are off for this model:
+-- the planner probed mappings and health once per live detection (1M index probes); hash joins take 4.8 s
+-- against 7.8 s at 1M detections.
 with
 
 covered as (
     select * from {{ ref('int_account_techniques_covered') }}
 ),
 
-snapshots as (
+-- materialized: as a plain subquery the planner re-aggregated it for every covered row (34k times, 12 s of
+-- a 1M-detection day)
+snapshots as materialized (
     select
         account_id,
         scan_day,
