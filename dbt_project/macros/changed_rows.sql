@@ -2,25 +2,33 @@
   Daily runs rewrite only what changed. A large mart is computed in full into an unconstrained intermediate
   table (cheap: set-based SQL, no per-row checks), then merged into the constrained mart: only rows that are
   new or differ in any column are written, so foreign-key checks and index upkeep follow churn, not size.
-  Rows compare as text: the intermediate table's types may differ in width (varchar[] vs text[]) from the
-  contract's, never in value. `ignore` names large columns that the compared ones determine (a detection's
-  raw_config is fixed by its content_hash), so the comparison does not render them for every row.
+  Rows are matched on id and compared column by column (IS NOT DISTINCT FROM), so the anti-join hashes ids
+  only: comparing whole rows as text rendered every row of both tables (detections at 1M: 8.2 s -> 2.3 s).
+  Arrays and json compare as text: the intermediate table's types may differ in width (varchar[] vs text[])
+  from the contract's, never in value. `ignore` names large columns that the compared ones determine (a
+  detection's raw_config is fixed by its content_hash), so they are not compared at all.
   The first build and --full-refresh write everything (docs/benchmark.md).
 #}
 {% macro changed_rows(computed, ignore=[]) %}
 select computed.*
 from {{ computed }} as computed
 {% if is_incremental() %}
-    {%- set columns = adapter.get_columns_in_relation(computed) | map(attribute='name')
-        | reject('in', ignore) | list %}
-    {#- no columns known (compiling without the relation, e.g. for lint): compare whole rows #}
-    {%- set columns = columns or ['*'] %}
+    {%- set columns = adapter.get_columns_in_relation(computed) | rejectattr('name', 'in', ignore + ['id']) | list %}
     where not exists (
         select from {{ this }} as existing
         where
             existing.id = computed.id
-            and row(existing.{{ columns | join(', existing.') }})::text
-            = row(computed.{{ columns | join(', computed.') }})::text
+            {%- for column in columns %}
+                {%- if column.dtype | lower in ['array', 'json', 'user-defined'] %}
+            and existing.{{ column.name }}::text is not distinct from computed.{{ column.name }}::text
+                {%- else %}
+            and existing.{{ column.name }} is not distinct from computed.{{ column.name }}
+                {%- endif %}
+            {%- endfor %}
+            {#- no columns known (compiling without the relation, e.g. for lint): compare whole rows #}
+            {%- if not columns %}
+            and row(existing.*)::text = row(computed.*)::text
+            {%- endif %}
     )
 {% endif %}
 {% endmacro %}
