@@ -3,7 +3,10 @@
     incremental_strategy='delete+insert',
     unique_key='content_hash',
     on_schema_change='fail',
-    pre_hook=["{{ forget_mappings_of_other_knowledge() }}"],
+    pre_hook=[
+        "{{ forget_mappings_of_other_knowledge() }}",
+        "{% if is_incremental() %}set local enable_nestloop = off{% endif %}",
+    ],
     indexes=[
         {'columns': ['technique_id']},
     ],
@@ -13,7 +16,9 @@
 -- accounts is matched once (docs/mapping.md). Parsed signals meet the active version's threat indicators;
 -- rule authors' declared tags come in as their own method, so the evaluator can compare the two.
 -- Incremental: a daily run maps only the configurations parsed since the last build; the pre-hook empties the
--- table first when the knowledge it was built with (indicators, active version, parser) has changed.
+-- table first when the knowledge it was built with (indicators, active version, parser) has changed. On a daily
+-- batch the planner underestimates the new parses and loops over indicators x signals: nested loops are off
+-- then (a 1M-detection day's 10k new configurations: 7.6 s -> 2.0 s).
 {%- set in_batch -%}
     {%- if is_incremental() %}
         {#- the mark is read once and written in as a literal, so the planner sees how few rows follow it; it is
