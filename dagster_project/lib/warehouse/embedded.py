@@ -134,7 +134,8 @@ def _prepare_permissions(pgdata: Path) -> None:
 
 # PostgreSQL's defaults (128 MB buffers, 4 MB per sort or hash) are sized for a small shared host; the warehouse
 # joins million-row tables (the daily diff, dbt's marts). Sized to stay well inside the 4 GiB budget on a 2-core
-# machine (docs/benchmark.md); an external server is tuned by whoever runs it.
+# machine (docs/benchmark.md); an external server is tuned by whoever runs it. Minimal WAL: it feeds no replica,
+# and tables dbt rebuilds are then written without WAL in the transaction that creates them (docs/decisions.md).
 TUNING = ("-c shared_buffers=512MB -c work_mem=32MB -c maintenance_work_mem=256MB -c effective_cache_size=4GB "
           "-c max_wal_size=4GB -c checkpoint_timeout=15min -c wal_level=minimal -c max_wal_senders=0")
 
