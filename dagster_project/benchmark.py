@@ -210,11 +210,13 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=7, day=day2)
         os.sync()
         daily_started = time.perf_counter()
-        ingest(url, export_dir, day2)
-        parse(url)
-        build(url, day2, seed=False)
+        _, daily_ingest_s = ingest(url, export_dir, day2)
+        _, daily_parse_s = parse(url)
+        daily_dbt_s = build(url, day2, seed=False)
         daily_s = time.perf_counter() - daily_started
         run.add("daily partition at ~1% churn, end to end (s)", round(daily_s, 1), "<= 30")
+        run.add("daily partition: ingest / parse / dbt build (s)",
+                f"{daily_ingest_s:.1f} / {daily_parse_s:.1f} / {daily_dbt_s:.1f}")
         run.add("full build / daily partition", round(full_s / daily_s, 1), ">= 10")
         with connection.connect(url) as conn:
             changed = conn.execute("""select coalesce(sum(detections_added + detections_removed
