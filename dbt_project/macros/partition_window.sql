@@ -8,6 +8,15 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The window's first day, or -infinity without vars (every date qualifies). #}
+{% macro window_start() -%}
+    {%- if var('min_date') is not none and var('max_date') is not none -%}
+        '{{ var("min_date") }}'::date
+    {%- else -%}
+        '-infinity'::date
+    {%- endif -%}
+{%- endmacro %}
+
 {# pre_hooks of the daily-partitioned history models. A partition run first removes the days it is about to
    write (re-runs and backfills never duplicate), and every run drops days older than history_retention_days
    (docs/migration-strategy.md). Both only apply to an existing table. #}

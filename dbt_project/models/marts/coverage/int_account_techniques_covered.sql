@@ -27,10 +27,8 @@ live as (
     inner join {{ ref('detection_types') }} as types on detections.detection_type_id = types.id
     where
         detections.account_id is not null
-        {%- if var('min_date') is not none %}
-            -- versions that ended before the window cannot count in it
-            and (detections.valid_to is null or detections.valid_to > '{{ var("min_date") }}'::date)
-        {%- endif %}
+        -- versions that ended before the window cannot count in it
+        and (detections.valid_to is null or detections.valid_to > {{ window_start() }})
 ),
 
 counting as (

@@ -27,12 +27,15 @@ live as (
         d.content_hash,
         types.type_name as detection_type,
         accounts.last_scan_date,
-        case when types.type_name = 'event_rule' then
-            jsonb_array_length(coalesce(d.raw_config -> 'related' -> 'targets', '[]')) = 0
+        case
+            when types.type_name = 'event_rule'
+                then jsonb_array_length(coalesce(d.raw_config -> 'related' -> 'targets', '[]')) = 0
         end as has_no_targets,
-        case when types.type_name = 'metric_alarm' then
-            jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
-            or (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
+        case
+            when types.type_name = 'metric_alarm'
+                then
+                    jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
+                    or (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
         end as has_no_actions,
         case when types.type_name = 'metric_alarm' then d.raw_config -> 'api_object' ->> 'Namespace' end
             as alarm_namespace,
