@@ -92,22 +92,22 @@ states as (
     select
         live.id,
         states.document ->> 'StateValue' as state_value,
-        (
-            select
-                count(*) filter (
-                    where h.item ->> 'HistorySummary' like '%to ALARM'
-                    and (h.item ->> 'Timestamp')::timestamptz >= live.last_scan_date - interval '30 days'
-                )
-            from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
-        ) as trigger_count_30d,
-        (
-            select max((h.item ->> 'Timestamp')::timestamptz)
-            from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
-            where h.item ->> 'HistorySummary' like '%to ALARM'
-        ) as last_triggered,
-        jsonb_array_length(coalesce(states.document -> 'alarm_history', '[]')) > 0 as has_trigger_data
+        history.trigger_count_30d,
+        history.last_triggered,
+        history.entries > 0 as has_trigger_data
     from live
     inner join {{ ref('stg_detections__contents') }} as states on live.state_hash = states.content_hash
+    cross join lateral (
+        select
+            count(*) as entries,
+            count(*) filter (
+                where h.item ->> 'HistorySummary' like '%to ALARM'
+                and (h.item ->> 'Timestamp')::timestamptz >= live.last_scan_date - interval '30 days'
+            ) as trigger_count_30d,
+            max((h.item ->> 'Timestamp')::timestamptz) filter (where h.item ->> 'HistorySummary' like '%to ALARM')
+                as last_triggered
+        from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
+    ) as history
     where states.content_kind = 'state'
 ),
 
@@ -133,7 +133,7 @@ checks as (
     select
         live.id,
         live.last_scan_date,
-        case when states.has_trigger_data then states.trigger_count_30d end as trigger_count_30d,
+        states.trigger_count_30d,
         states.last_triggered,
         deprecations.deprecated_apis,
         array_remove(array[
@@ -161,7 +161,7 @@ checks as (
                     then 'degraded: references a deprecated API: ' || array_to_string(deprecations.deprecated_apis, ', ')
             end,
             case
-                when states.has_trigger_data and coalesce(states.trigger_count_30d, 0) = 0
+                when states.has_trigger_data and states.trigger_count_30d = 0
                     then 'degraded: not triggered in 30 days'
             end,
             case
