@@ -1903,12 +1903,6 @@ ALTER TABLE ONLY raw.attack_objects
 ALTER TABLE ONLY raw.declared_mappings
     ADD CONSTRAINT declared_mappings_content_hash_fkey FOREIGN KEY (content_hash) REFERENCES raw.detection_contents(content_hash);
 
-ALTER TABLE ONLY raw.detection_presence
-    ADD CONSTRAINT detection_presence_content_hash_fkey FOREIGN KEY (content_hash) REFERENCES raw.detection_contents(content_hash);
-
-ALTER TABLE ONLY raw.detection_presence
-    ADD CONSTRAINT detection_presence_state_hash_fkey FOREIGN KEY (state_hash) REFERENCES raw.detection_contents(content_hash);
-
 ALTER TABLE ONLY raw.knowledge_objects
     ADD CONSTRAINT knowledge_objects_source_file_fkey FOREIGN KEY (source_file) REFERENCES raw.knowledge_documents(source_file) ON DELETE CASCADE;
 

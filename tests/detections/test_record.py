@@ -3,7 +3,7 @@ it must not change when the serializer does, or every stored detection would loo
 
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,7 @@ AWKWARD = [
     {"Threshold": 1e-05, "Small": -7.58e-09, "Big": 1e16, "Huge": 1.5e300, "Plain": 0.0001, "Zero": 0.0},
     {"Id": 2**70, "Negative": -(2**63)},
     {2: "integer keys", 10: "sort as text"},
-    {"LastModified": datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc), "Text": "1e5 looks like a float"},
+    {"LastModified": datetime(2026, 11, 25, 12, 0, tzinfo=UTC), "Text": "1e5 looks like a float"},
     [],
     {},
 ]

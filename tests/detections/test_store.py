@@ -29,9 +29,19 @@ def alarm(name, state):
             "related": {}}
 
 
+DANGLING = """select count(*) from raw.detection_presence as p
+where not exists (select from raw.detection_contents as c where c.content_hash = p.content_hash)
+    or (p.state_hash is not null
+        and not exists (select from raw.detection_contents as c where c.content_hash = p.state_hash))"""
+
+
 def load(url, day, records, **scan):
     with psycopg.connect(url) as conn:
-        return store_partition(conn, day, [AccountScan("aws", ACCOUNT, datetime.now(UTC), records, **scan)])
+        stats = store_partition(conn, day, [AccountScan("aws", ACCOUNT, datetime.now(UTC), records, **scan)])
+        # presence has no foreign keys (migration 0010): every load must still leave no interval without its
+        # configuration or state
+        assert conn.execute(DANGLING).fetchone()[0] == 0
+        return stats
 
 
 def presence(db):
