@@ -60,7 +60,28 @@ verdicts as (
             and v.technique_id = r.recorded_technique_id
 ),
 
-candidates as (
+manual_chosen as (
+    -- one manual mapping per detection and technique (two recorded techniques may remap to one)
+    select distinct on (d.id, manual.technique_id)
+        d.id as detection_id,
+        manual.item_key,
+        manual.technique_id,
+        manual.attack_technique_id,
+        manual.confidence as confidence_score,
+        'manual' as mapping_method,
+        manual.mapped_by,
+        manual.mapped_at::timestamp as mapped_at,
+        manual.rationale,
+        false as inference_disagrees
+    from detections as d
+    inner join manual on concat_ws('/', d.provider, d.account_identifier, d.native_id) = manual.item_key
+    order by d.id asc, manual.technique_id asc, manual.confidence desc
+),
+
+chosen as (
+    -- a person's manual mapping wins over an inferred one for the same detection and technique. Inferred rows
+    -- are already one per detection and technique (one configuration each, content_technique_mappings' key),
+    -- so only the few manual ones are deduplicated: sorting all 1.8M rows spilled ~470 MB to disk.
     select
         d.id as detection_id,
         concat_ws('/', d.provider, d.account_identifier, d.native_id) as item_key,
@@ -74,27 +95,13 @@ candidates as (
         c.inference_disagrees
     from detections as d
     inner join {{ ref('content_technique_mappings') }} as c on d.content_hash = c.content_hash
+    where
+        not exists (
+            select from manual_chosen as m
+            where m.detection_id = d.id and m.technique_id = c.technique_id
+        )
     union all
-    select
-        d.id,
-        manual.item_key,
-        manual.technique_id,
-        manual.attack_technique_id,
-        manual.confidence,
-        'manual',
-        manual.mapped_by,
-        manual.mapped_at::timestamp,
-        manual.rationale,
-        false
-    from detections as d
-    inner join manual on concat_ws('/', d.provider, d.account_identifier, d.native_id) = manual.item_key
-),
-
-chosen as (
-    -- a person's manual mapping wins over an inferred one for the same detection and technique
-    select distinct on (detection_id, technique_id) *
-    from candidates
-    order by detection_id asc, technique_id asc, (mapping_method = 'manual') desc, confidence_score desc
+    select * from manual_chosen
 )
 
 select

@@ -97,17 +97,18 @@ states as (
         history.entries > 0 as has_trigger_data
     from live
     inner join {{ ref('stg_detections__contents') }} as states on live.state_hash = states.content_hash
-    cross join lateral (
-        select
-            count(*) as entries,
-            count(*) filter (
-                where h.item ->> 'HistorySummary' like '%to ALARM'
-                and (h.item ->> 'Timestamp')::timestamptz >= live.last_scan_date - interval '30 days'
-            ) as trigger_count_30d,
-            max((h.item ->> 'Timestamp')::timestamptz) filter (where h.item ->> 'HistorySummary' like '%to ALARM')
-                as last_triggered
-        from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
-    ) as history
+    cross join
+        lateral (
+            select
+                count(*) as entries,
+                count(*) filter (
+                    where h.item ->> 'HistorySummary' like '%to ALARM'
+                    and (h.item ->> 'Timestamp')::timestamptz >= live.last_scan_date - interval '30 days'
+                ) as trigger_count_30d,
+                max((h.item ->> 'Timestamp')::timestamptz) filter (where h.item ->> 'HistorySummary' like '%to ALARM')
+                    as last_triggered
+            from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
+        ) as history
     where states.content_kind = 'state'
 ),
 
