@@ -189,8 +189,6 @@ CREATE TABLE intermediate.int_detections_assembled (
     service_id integer,
     detection_type_id integer,
     name character varying(500),
-    raw_config jsonb,
-    status character varying(20),
     owner character varying(255),
     tags text[],
     created_at timestamp without time zone,

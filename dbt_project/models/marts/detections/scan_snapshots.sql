@@ -21,10 +21,8 @@ scans as (
     where {{ partition_filter('partition_date') }}
 ),
 
-presence as (
-    select * from {{ ref('stg_detections__presence') }}
-),
-
+-- only the intervals starting or ending inside the window, read straight from the view so the filter is applied
+-- before each interval's key is hashed (a shared CTE hashed and sorted all 1M intervals every day)
 started as (
     select
         collection_source,
@@ -32,7 +30,8 @@ started as (
         valid_from as day,
         detection_key,
         content_hash
-    from presence
+    from {{ ref('stg_detections__presence') }}
+    where {{ partition_filter('valid_from') }}
 ),
 
 ended as (
@@ -42,8 +41,8 @@ ended as (
         valid_to as day,
         detection_key,
         content_hash
-    from presence
-    where valid_to is not null
+    from {{ ref('stg_detections__presence') }}
+    where valid_to is not null and {{ partition_filter('valid_to') }}
 ),
 
 changes as (
