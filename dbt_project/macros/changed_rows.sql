@@ -5,8 +5,8 @@
   Rows are matched on id and compared column by column (IS NOT DISTINCT FROM), so the anti-join hashes ids
   only: comparing whole rows as text rendered every row of both tables (detections at 1M: 8.2 s -> 2.3 s).
   Arrays and json compare as text: the intermediate table's types may differ in width (varchar[] vs text[])
-  from the contract's, never in value. `ignore` names large columns that the compared ones determine (a
-  detection's raw_config is fixed by its content_hash), so they are not compared at all.
+  from the contract's, never in value. `ignore` names large columns that the compared ones determine
+  (detection_logic's jsonb columns follow from its content_hash and parser version), so they are not compared.
   The first build and --full-refresh write everything (docs/benchmark.md).
 #}
 {% macro changed_rows(computed, ignore=[]) %}
