@@ -138,9 +138,6 @@ CREATE TABLE intermediate.int_analytic_api_calls_extracted (
 CREATE TABLE intermediate.int_detection_logic_joined (
     id uuid,
     detection_id uuid,
-    monitored_entities jsonb,
-    trigger_conditions jsonb,
-    actions jsonb,
     severity character varying(20),
     false_positive_indicators text[],
     parsed_at timestamp without time zone,

@@ -5,15 +5,15 @@
   Rows are matched on id and compared column by column (IS NOT DISTINCT FROM), so the anti-join hashes ids
   only: comparing whole rows as text rendered every row of both tables (detections at 1M: 8.2 s -> 2.3 s).
   Arrays and json compare as text: the intermediate table's types may differ in width (varchar[] vs text[])
-  from the contract's, never in value. `ignore` names large columns that the compared ones determine
-  (detection_logic's jsonb columns follow from its content_hash and parser version), so they are not compared.
+  from the contract's, never in value. Large columns that the compared ones determine (a version's document,
+  its parsed logic) are left out of the intermediate table and joined by the mart for the rows it writes.
   The first build and --full-refresh write everything (docs/benchmark.md).
 #}
-{% macro changed_rows(computed, ignore=[]) %}
+{% macro changed_rows(computed) %}
 select computed.*
 from {{ computed }} as computed
 {% if is_incremental() %}
-    {%- set columns = adapter.get_columns_in_relation(computed) | rejectattr('name', 'in', ignore + ['id']) | list %}
+    {%- set columns = adapter.get_columns_in_relation(computed) | rejectattr('name', 'equalto', 'id') | list %}
     where not exists (
         select from {{ this }} as existing
         where

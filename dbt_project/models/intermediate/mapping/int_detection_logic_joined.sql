@@ -1,11 +1,10 @@
 -- Normalized logic per detection (spec §D). Parsing happens once per distinct configuration
--- (raw.detection_logic, keyed by content hash); this fans it out to every detection version using it.
+-- (raw.detection_logic, keyed by content hash); this fans it out to every detection version using it. The
+-- parsed documents (entities, conditions, actions) follow from content_hash and parsed_at, so detection_logic
+-- reads them only for the rows it writes rather than a million of them into this table every day.
 select
     {{ stable_id(["'logic'", 'detections.id']) }} as id,
     detections.id as detection_id,
-    logic.monitored_entities,
-    logic.trigger_conditions,
-    logic.actions,
     logic.severity::varchar(20) as severity,
     -- the parser's notes on what it could not read: where a reviewer should expect false positives
     case when logic.parse_reason is not null then array[logic.parse_reason] end as false_positive_indicators,

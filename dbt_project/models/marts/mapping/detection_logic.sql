@@ -10,6 +10,25 @@
 ) }}
 
 -- Normalized logic per detection version (spec §D), joined in int_detection_logic_joined; a daily run writes
--- only the new versions' rows. The jsonb columns are left out of the change test: a version's content_hash and
--- parsed_at, which it does compare, determine them.
-{{ changed_rows(ref('int_detection_logic_joined'), ignore=['monitored_entities', 'trigger_conditions', 'actions']) }}
+-- only the new versions' rows, and reads the parsed documents of those alone (a version's content_hash and
+-- parsed_at, which the change test compares, determine them).
+with
+
+changed as (
+    {{ changed_rows(ref('int_detection_logic_joined')) }}
+)
+
+select
+    changed.id,
+    changed.detection_id,
+    logic.monitored_entities,
+    logic.trigger_conditions,
+    logic.actions,
+    changed.severity,
+    changed.false_positive_indicators,
+    changed.parsed_at,
+    changed.parser_version,
+    changed.parse_confidence,
+    changed.content_hash
+from changed
+inner join {{ ref('stg_detections__logic') }} as logic on changed.content_hash = logic.content_hash
