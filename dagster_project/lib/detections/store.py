@@ -30,6 +30,11 @@ SCAN_NAMESPACE = uuid.UUID("6f1c2b1e-4d0a-4b53-9a55-0c1d7e1f2a10")
 KEY = ("source", "account_id", "region", "service", "native_id")
 
 
+def scope_key(region: str, service: str) -> str:
+    """How AccountScan.scope_digests is keyed (the export reader's Scope.key)."""
+    return f"{region}/{service}"
+
+
 def scan_id(source: str, account_id: str, day: date) -> uuid.UUID:
     return uuid.uuid5(SCAN_NAMESPACE, f"{source}|{account_id}|{day.isoformat()}")
 
@@ -48,7 +53,7 @@ class AccountScan:
     failed_scopes: set[tuple[str, str]] = field(default_factory=set)  # (region, service) not scanned
     # (region, service) whose export files equal the previous scan's: not read, their detections stay as they were
     unchanged_scopes: set[tuple[str, str]] = field(default_factory=set)
-    scope_digests: dict[str, dict] = field(default_factory=dict)  # "region/service" -> {digest, read_on}
+    scope_digests: dict[str, dict] = field(default_factory=dict)  # scope_key -> {digest, read_on, detections}
 
 
 @dataclass
@@ -222,20 +227,21 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     if kept is not None:
                         kept.append(record)
                     count += 1
-                    per_scope[f"{record.get('region') or ''}/{record['service']}"] += 1
+                    if scan.scope_digests:
+                        per_scope[scope_key(record.get("region") or "", record["service"])] += 1
                 # each digest records the day its scope was read and how many detections it held, which an
                 # unchanged scope carries into detections_seen without being read
                 digests = {key: {"read_on": day, "detections": per_scope[key], **value}
                            for key, value in scan.scope_digests.items()}
-                count += sum(digests[f"{region}/{service}"]["detections"]
-                             for region, service in scan.unchanged_scopes)
+                carried = {scope_key(region, service): digests[scope_key(region, service)]
+                           for region, service in sorted(scan.unchanged_scopes)}
+                count += sum(digest["detections"] for digest in carried.values())
                 stats.detections += count
                 stored = None
                 if kept is not None:
                     # an unchanged scope's records are in the snapshot of the day it was read
                     payload = {"source": scan.source, "account_id": scan.account_id, "day": day, "records": kept,
-                               "carried": {f"{region}/{service}": digests.get(f"{region}/{service}", {}).get("read_on")
-                                           for region, service in sorted(scan.unchanged_scopes)}}
+                               "carried": {key: digest["read_on"] for key, digest in carried.items()}}
                     stored = snapshots.write(scan.source, day, scan.account_id,
                                              rec.canonical_json(payload).encode())
                 failed += [(scan.source, scan.account_id, region, service) for region, service in scan.failed_scopes]
