@@ -34,8 +34,9 @@ _EXPONENT = re.compile(rb"e[-+][0-9]")
 
 
 def canonical_json(value: Any) -> str:
-    """Stable text for hashing: sorted keys, no whitespace, datetimes as str(). orjson (a dagster-dbt
-    dependency) is ~7x faster than the json module; its output is the json module's, byte for byte."""
+    """Stable text for hashing: sorted keys, no whitespace, datetimes as str(). Through orjson (a dagster-dbt
+    dependency) with its guard, ~2x faster than the json module alone; the output is the json module's, byte
+    for byte."""
     try:
         text = orjson.dumps(value, option=_ORJSON, default=str)
     except TypeError:  # integers beyond 64 bits, non-string keys: the json module handles them
