@@ -130,7 +130,8 @@ def ingest(url: str, export_dir: Path, day: date) -> tuple[int, float]:
     rejects: list = []
     with connection.connect(url) as conn:
         known = previous_scope_digests(conn, "export", day)
-        stats = store_partition(conn, day, export_scans(export_dir, rejects, known))
+        scans = export_scans(export_dir, rejects, known, workers=settings_mod.load().read_workers)
+        stats = store_partition(conn, day, scans)
         conn.commit()
     return stats.detections, time.perf_counter() - started
 

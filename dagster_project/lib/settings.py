@@ -61,6 +61,12 @@ class Settings:
         return repos
 
     @property
+    def read_workers(self) -> int:
+        """Processes reading and hashing export files while the load streams them (DCV_EXPORT_WORKERS; 1 =
+        in the loading process). Default: one per CPU."""
+        return max(1, int(os.environ.get("DCV_EXPORT_WORKERS") or os.cpu_count() or 1))
+
+    @property
     def aws_scan(self) -> dict | None:
         """Live AWS collection, on when DCV_AWS_ROLE_NAME is set (the role assumed in each account)."""
         role = os.environ.get("DCV_AWS_ROLE_NAME")

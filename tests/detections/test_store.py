@@ -142,27 +142,44 @@ def test_snapshot_file_matches_its_recorded_checksum(warehouse_url, db, tmp_path
 
 def test_unchanged_export_scopes_are_skipped_with_the_same_result(warehouse_url, db, tmp_path):
     """A daily load skips each scope (one service's files in one region) whose files equal the previous
-    scan's; presence and per-scan counts come out exactly as when every file is read, in any load order."""
+    scan's; presence and per-scan counts come out exactly as when every file is read, in any load order; and
+    everything, snapshot files included, is the same whether files are read here or in reader processes."""
     from dagster_project.defs.detections.collect import export_scans
     from dagster_project.lib import sample_org
     from dagster_project.lib.detections.store import previous_scope_digests
 
-    def run(skip: bool, days) -> tuple[list, int]:
+    def run(skip: bool, days, workers: int = 1) -> tuple[list, int, list]:
         db.execute("truncate raw.detection_presence, raw.detection_contents, raw.scans cascade")
-        skipped = 0
+        skipped, snapshots = 0, SnapshotWriter(tmp_path / f"snapshots-{skip}-{workers}")
         for day in days:
             sample_org.write_export(tmp_path / day.isoformat(), accounts=2, detections_per_account=80, seed=3, day=day)
             with psycopg.connect(warehouse_url) as conn:
                 known = previous_scope_digests(conn, "export", day) if skip else None
-                skipped += store_partition(conn, day, export_scans(tmp_path / day.isoformat(), [], known)).scopes_unchanged
+                scans = export_scans(tmp_path / day.isoformat(), [], known, workers=workers, keep_json=True)
+                skipped += store_partition(conn, day, scans, snapshots=snapshots).scopes_unchanged
         rows = db.execute("select source, account_id, region, service, native_id, content_hash, state_hash, "
                           "valid_from, valid_to from raw.detection_presence order by 1, 2, 3, 4, 5, 8").fetchall()
         counts = db.execute("select account_id, partition_date, detections_seen, regions_scanned, services_scanned "
                             "from raw.scans order by 1, 2").fetchall()
-        return rows + counts, skipped
+        files = db.execute("select snapshot_location from raw.scans order by account_id, partition_date").fetchall()
+        return rows + counts, skipped, [gzip.decompress(Path(f).read_bytes()) for (f,) in files]
 
     days = [D1, D2, D3, date(2026, 3, 10), D2]  # a day later, a gap, a backfill of a loaded day
-    skipping, skipped = run(True, days)
-    reading_all, none_skipped = run(False, days)
+    skipping, skipped, snapshots = run(True, days)
+    reading_all, none_skipped, _ = run(False, days)
     assert none_skipped == 0 and skipped > 10
     assert skipping == reading_all
+    assert run(True, days, workers=2) == (skipping, skipped, snapshots)
+
+
+def test_snapshot_text_is_the_canonical_json_of_the_payload():
+    """The store splices each account's snapshot from its records' JSON (made in a reader process); the
+    text must be exactly what canonical_json of the whole payload gives, or snapshot checksums would drift."""
+    from dagster_project.lib.detections import record as rec
+    from dagster_project.lib.detections.store import snapshot_json
+
+    records = [rule("a"), alarm("b", "ALARM"), {**rule("c"), "related": {"x": 1e-07, "y": "é"}}]
+    carried = {"us-east-1/config": D1, "eu-west-1/guardduty": D2}
+    payload = {"source": "export", "account_id": ACCOUNT, "day": D3, "records": records, "carried": carried}
+    assert snapshot_json("export", ACCOUNT, D3, rec.canonical_json(records), carried) == rec.canonical_json(payload)
+    assert json.loads(snapshot_json("export", ACCOUNT, D3, "[]", {}))["records"] == []

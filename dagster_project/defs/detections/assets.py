@@ -80,8 +80,8 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         rejects: list = []
         with warehouse.connect() as conn:
             known = previous_scope_digests(conn, "export", day)
-            stats = store_partition(conn, day, all_scans(cfg, day, rejects, context.log, known), snapshots=snapshots,
-                                    declared_tags=declared_tags)
+            scans = all_scans(cfg, day, rejects, context.log, known, keep_json=True)
+            stats = store_partition(conn, day, scans, snapshots=snapshots, declared_tags=declared_tags)
             loader.quarantine(conn, "detections", day, rejects + stats.rejects)
         for ref, reason, _ in rejects + stats.rejects:
             context.log.warning(f"quarantined {ref}: {reason}")

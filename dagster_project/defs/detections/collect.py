@@ -1,57 +1,107 @@
 """Turn each configured source into per-account scans for lib/detections/store (no Dagster objects here)."""
 
-from collections.abc import Iterator, Mapping
+import functools
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 
 from dagster_project.lib import settings
-from dagster_project.lib.detections.store import AccountScan
+from dagster_project.lib.detections.store import AccountScan, stage
 
 
 def _is_reject(item) -> bool:
     return not isinstance(item, dict)
 
 
-def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = None) -> Iterator[AccountScan]:
-    """Export files: one scan per account directory; rejected files go to the caller's quarantine list.
+def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = None, *, workers: int = 1,
+                 keep_json: bool = False) -> Iterator[AccountScan]:
+    """Export files: one scan per account directory, in account order; rejected files go to the caller's
+    quarantine list.
 
     `known` holds each account's scope digests from its previous scan (store.previous_scope_digests): a scope
     whose files are unchanged is not parsed and keeps its detections as they were. A scope with a rejected file
     records no digest, so it is read (and its rejects quarantined) again the next day.
+
+    Each account's files are read, split and hashed (store.stage) in one of `workers` processes while the
+    caller streams the previous accounts into PostgreSQL: that Python work is most of a load. keep_json: the
+    caller writes snapshots (store.stage). workers=1 reads in this process.
     """
     from dagster_project.lib.sources.accounts import Reject
-    from dagster_project.lib.sources.exports import accounts_in, read_account_scopes, tree_for
+    from dagster_project.lib.sources.exports import accounts_in, tree_for
 
     known = known or {}
-    tree = tree_for(export_dir)
-    for account in accounts_in(tree):
+    accounts = []
+    for account in accounts_in(tree_for(export_dir)):
         if isinstance(account, Reject):
             rejects.append(account.row())
+        else:
+            accounts.append(account)
+    jobs = ((str(export_dir), account, known.get(account, {}), keep_json) for account in accounts)
+    for scan, scan_rejects in _in_workers(_export_account, jobs, min(workers, len(accounts))):
+        rejects.extend(scan_rejects)
+        if scan is not None:
+            yield scan
+
+
+def _in_workers(function, jobs: Iterable[tuple], workers: int) -> Iterator:
+    """function(*job) for each job, results in job order; with workers > 1 in that many spawned processes,
+    at most 2 x workers jobs ahead of the consumer (memory stays bounded by the window, not the export)."""
+    if workers <= 1:
+        yield from (function(*job) for job in jobs)
+        return
+    # spawn, not fork: the caller holds an open PostgreSQL connection (and Dagster's threads)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        window: deque = deque()
+        for job in jobs:
+            window.append(pool.submit(function, *job))
+            if len(window) >= 2 * workers:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+@functools.lru_cache(maxsize=4)
+def _tree(export_dir: str):
+    """One reader (an S3 client for s3:// exports) per process, not per account."""
+    from dagster_project.lib.sources.exports import tree_for
+
+    return tree_for(export_dir)
+
+
+def _export_account(export_dir: str, account: str, previous: dict, keep_json: bool) -> tuple[AccountScan | None, list]:
+    """One account's export files -> its scan, staged for the store, and the rows of its rejected files."""
+    from dagster_project.lib.sources.accounts import Reject
+    from dagster_project.lib.sources.exports import read_account_scopes
+
+    started = datetime.now(UTC)
+    rejects, records, unchanged, digests, services = [], [], set(), {}, set()
+    # a digest without its detection count (stored before counts were) cannot stand in for reading
+    usable = {k: v["digest"] for k, v in previous.items() if "detections" in v}
+    for scope in read_account_scopes(_tree(export_dir), account, usable):
+        if isinstance(scope, Reject):
+            rejects.append(scope.row())
             continue
-        started = datetime.now(UTC)
-        previous = known.get(account, {})
-        records, unchanged, digests, services = [], set(), {}, set()
-        # a digest without its detection count (stored before counts were) cannot stand in for reading
-        usable = {k: v["digest"] for k, v in previous.items() if "detections" in v}
-        for scope in read_account_scopes(tree, account, usable):
-            if isinstance(scope, Reject):
-                rejects.append(scope.row())
-                continue
-            scope_rejects = [i for i in scope.items if _is_reject(i)]
-            rejects.extend(r.row() for r in scope_rejects)
-            records += [i for i in scope.items if not _is_reject(i)]
-            if scope.skipped:
-                unchanged.add((scope.region, scope.service))
-                digests[scope.key] = previous[scope.key]
-                services.add(scope.service)
-            elif scope.service and not scope_rejects:
-                digests[scope.key] = {"digest": scope.digest}  # the store stamps the day it was read
-        services |= {r["service"] for r in records}
-        if not records and not unchanged:
-            continue  # nothing readable: the account's detections stay as they were
-        yield AccountScan("export", account, started, records, completed_at=datetime.now(UTC),
-                          regions=sorted({r.get("region") for r in records if r.get("region")}
-                                         | {region for region, _ in unchanged}),
-                          services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
+        scope_rejects = [i for i in scope.items if _is_reject(i)]
+        rejects.extend(r.row() for r in scope_rejects)
+        records += [i for i in scope.items if not _is_reject(i)]
+        if scope.skipped:
+            unchanged.add((scope.region, scope.service))
+            digests[scope.key] = previous[scope.key]
+            services.add(scope.service)
+        elif scope.service and not scope_rejects:
+            digests[scope.key] = {"digest": scope.digest}  # the store stamps the day it was read
+    services |= {r["service"] for r in records}
+    if not records and not unchanged:
+        return None, rejects  # nothing readable: the account's detections stay as they were
+    scan = AccountScan("export", account, started, [], completed_at=datetime.now(UTC),
+                       regions=sorted({r.get("region") for r in records if r.get("region")}
+                                      | {region for region, _ in unchanged}),
+                       services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
+    scan.staged = stage(AccountScan("export", account, started, records, scope_digests=digests),
+                        keep_json=keep_json)
+    return scan, rejects
 
 
 def repo_scans(repos, rejects: list) -> Iterator[AccountScan]:
@@ -91,9 +141,10 @@ def aws_scans(config: dict, log) -> Iterator[AccountScan]:
 
 
 def all_scans(cfg: settings.Settings, day: date, rejects: list, log,
-              known_exports: Mapping[str, dict] | None = None) -> Iterator[AccountScan]:
+              known_exports: Mapping[str, dict] | None = None, *, keep_json: bool = False) -> Iterator[AccountScan]:
     if cfg.export_dir.is_dir():
-        yield from export_scans(cfg.export_dir, rejects, known_exports)
+        yield from export_scans(cfg.export_dir, rejects, known_exports, workers=cfg.read_workers,
+                                keep_json=keep_json)
     if cfg.rule_repos:
         yield from repo_scans(cfg.rule_repos, rejects)
     if cfg.aws_scan:

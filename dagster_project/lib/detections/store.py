@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
 import psycopg
 
@@ -54,6 +55,69 @@ class AccountScan:
     # (region, service) whose export files equal the previous scan's: not read, their detections stay as they were
     unchanged_scopes: set[tuple[str, str]] = field(default_factory=set)
     scope_digests: dict[str, dict] = field(default_factory=dict)  # scope_key -> {digest, read_on, detections}
+    staged: Staged | None = None  # the records already through stage() (by a reader process); records unused
+
+
+class StagedRow(NamedTuple):
+    """A record as the staging table takes it after (source, account_id), documents as canonical JSON."""
+
+    region: str
+    service: str
+    detection_type: str
+    native_id: str
+    name: str | None
+    content_hash: str
+    state_hash: str | None
+    provider: str
+    config_json: str
+    state_json: str | None
+
+
+@dataclass
+class Staged:
+    """One scan's records as the store writes them: checked, split and hashed (stage()). Plain tuples and
+    strings, so a reader process can hand them over cheaply."""
+
+    rows: list[StagedRow] = field(default_factory=list)
+    rejects: list[tuple[str, str, str | None]] = field(default_factory=list)
+    per_scope: Counter = field(default_factory=Counter)  # scope_key -> records (only for scans with digests)
+    declared: list[tuple[str, str, str]] = field(default_factory=list)  # content_hash, technique, tag
+    records_json: str | None = None  # canonical JSON of the stored records, for the snapshot
+
+
+def stage(scan: AccountScan, *, keep_json: bool = False,
+          declared_tags: Callable[[dict], list[tuple[str, str]]] | None = None) -> Staged:
+    """Check, split and hash a scan's records (most of a load's Python time; pure, so it can run in a reader
+    process). keep_json also returns the stored records' canonical JSON for the day's snapshot."""
+    staged, kept = Staged(), []
+    for record in scan.records:
+        why = rec.problem(record)
+        if why:
+            native = record.get("native_id") if isinstance(record, dict) else None
+            staged.rejects.append((f"{scan.source}:{scan.account_id}:{native}", why,
+                                   rec.canonical_json(record)[:2000]))
+            continue
+        parts = rec.split(record)
+        region = record.get("region") or ""
+        staged.rows.append(StagedRow(region, record["service"], record["detection_type"], record["native_id"],
+                                     record.get("name"), parts.config_hash, parts.state_hash, record["provider"],
+                                     parts.config_json, parts.state_json))
+        if declared_tags is not None:
+            staged.declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
+        if keep_json:
+            kept.append(record)
+        if scan.scope_digests:
+            staged.per_scope[scope_key(region, record["service"])] += 1
+    if keep_json:
+        staged.records_json = rec.canonical_json(kept)
+    return staged
+
+
+def snapshot_json(source: str, account_id: str, day: date, records_json: str, carried: dict) -> str:
+    """rec.canonical_json of the day's snapshot payload, with its records already in canonical JSON: the same
+    text, byte for byte (sorted keys: account_id, carried, day, records, source)."""
+    head = rec.canonical_json({"account_id": account_id, "carried": carried, "day": day})
+    return f'{head[:-1]},"records":{records_json},"source":{rec.canonical_json(source)}}}'
 
 
 @dataclass
@@ -202,48 +266,37 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
     scan_rows, failed, unchanged, declared = [], [], [], []
     with conn.transaction():
         conn.execute(_TEMP)
-        with conn.cursor().copy(f"copy staged ({_COLS}, provider, config_doc, state_doc) from stdin") as staged:
+        with conn.cursor().copy(f"copy staged ({_COLS}, provider, config_doc, state_doc) from stdin") as copy:
             for scan in scans:
                 stats.accounts += 1
-                kept = [] if snapshots is not None else None
-                count, per_scope = 0, Counter()
-                for record in scan.records:
-                    why = rec.problem(record)
-                    if why:
-                        native = record.get("native_id") if isinstance(record, dict) else None
-                        stats.rejects.append((f"{scan.source}:{scan.account_id}:{native}", why,
-                                              rec.canonical_json(record)[:2000]))
-                        continue
-                    parts = rec.split(record)
-                    config_doc = None if parts.config_hash in seen else parts.config_json
-                    state_doc = None if parts.state_hash is None or parts.state_hash in seen else parts.state_json
-                    seen.update(h for h in (parts.config_hash, parts.state_hash) if h)
-                    staged.write_row((scan.source, scan.account_id, record.get("region") or "", record["service"],
-                                      record["detection_type"], record["native_id"], record.get("name"),
-                                      parts.config_hash, parts.state_hash, record["provider"], config_doc,
-                                      state_doc))
-                    if declared_tags is not None:
-                        declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
-                    if kept is not None:
-                        kept.append(record)
-                    count += 1
-                    if scan.scope_digests:
-                        per_scope[scope_key(record.get("region") or "", record["service"])] += 1
+                staged = scan.staged or stage(scan, keep_json=snapshots is not None, declared_tags=declared_tags)
+                if snapshots is not None and staged.records_json is None:
+                    raise ValueError(f"{scan.source} scan of {scan.account_id!r} was staged without its snapshot "
+                                     "JSON (keep_json) but snapshots are written")
+                stats.rejects += staged.rejects
+                declared += staged.declared
+                for row in staged.rows:
+                    # a document goes over the wire only the first time its hash is seen in this load
+                    config_doc = None if row.content_hash in seen else row.config_json
+                    state_doc = None if row.state_hash is None or row.state_hash in seen else row.state_json
+                    seen.add(row.content_hash)
+                    if row.state_hash:
+                        seen.add(row.state_hash)
+                    copy.write_row((scan.source, scan.account_id, *row[:8], config_doc, state_doc))
                 # each digest records the day its scope was read and how many detections it held, which an
                 # unchanged scope carries into detections_seen without being read
-                digests = {key: {"read_on": day, "detections": per_scope[key], **value}
+                digests = {key: {"read_on": day, "detections": staged.per_scope[key], **value}
                            for key, value in scan.scope_digests.items()}
                 carried = {scope_key(region, service): digests[scope_key(region, service)]
                            for region, service in sorted(scan.unchanged_scopes)}
-                count += sum(digest["detections"] for digest in carried.values())
+                count = len(staged.rows) + sum(digest["detections"] for digest in carried.values())
                 stats.detections += count
                 stored = None
-                if kept is not None:
+                if snapshots is not None:
                     # an unchanged scope's records are in the snapshot of the day it was read
-                    payload = {"source": scan.source, "account_id": scan.account_id, "day": day, "records": kept,
-                               "carried": {key: digest["read_on"] for key, digest in carried.items()}}
-                    stored = snapshots.write(scan.source, day, scan.account_id,
-                                             rec.canonical_json(payload).encode())
+                    text = snapshot_json(scan.source, scan.account_id, day, staged.records_json,
+                                         {key: digest["read_on"] for key, digest in carried.items()})
+                    stored = snapshots.write(scan.source, day, scan.account_id, text.encode())
                 failed += [(scan.source, scan.account_id, region, service) for region, service in scan.failed_scopes]
                 unchanged += [(scan.source, scan.account_id, region, service)
                               for region, service in scan.unchanged_scopes]
