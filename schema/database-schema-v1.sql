@@ -2061,7 +2061,7 @@ CREATE INDEX coverage_gaps_risk_score_idx ON marts.coverage_gaps USING btree (ri
 CREATE INDEX coverage_gaps_severity_idx ON marts.coverage_gaps USING btree (severity);
 CREATE INDEX coverage_gaps_status_idx ON marts.coverage_gaps USING btree (status);
 CREATE INDEX coverage_history_technique_id_idx ON marts.coverage_history USING btree (technique_id);
-CREATE INDEX coverage_history_timestamp_idx ON marts.coverage_history USING btree ("timestamp");
+CREATE INDEX coverage_history_timestamp_is_covered_technique_id_attack_techn ON marts.coverage_history USING btree ("timestamp", is_covered, technique_id, attack_technique_id);
 CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING btree (account_id);
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
 CREATE INDEX coverage_scores_account_id_idx ON marts.coverage_scores USING btree (account_id);

@@ -77,6 +77,7 @@ def default_params(today: dt.date | None = None) -> dict[str, Any]:
         "change_day": today,
         "detection_key": "0" * 32,
         "search": "root login",
+        "rare_search": "passwordpolicy",
         "min_confidence": 0.5,
         "max_coverage_pct": 50,
     }
@@ -141,6 +142,7 @@ def sample_params(conn: psycopg.Connection) -> dict[str, Any]:
     words = Counter(w.lower() for (name,) in names for w in re.findall(r"\b[A-Za-z]{4,}\b", name))
     if words:
         params["search"] = min(words.items(), key=lambda item: (-item[1], item[0]))[0]
+        params["rare_search"] = min(words.items(), key=lambda item: (item[1], item[0]))[0]
     return params
 
 
