@@ -15,7 +15,7 @@ from dagster_project.lib.bench import queries
 
 DDL_FILE = settings.PROJECT_ROOT / "schema" / "database-schema-v1.sql"
 MARTS_REF = re.compile(r"\bmarts\.\"?([a-z_][a-z0-9_]*)")
-FROM_JOIN = re.compile(r"\b(?:from|join)\s+([a-z_][\w.]*|\()", re.IGNORECASE)
+FROM_JOIN = re.compile(r"\b(?:from|join)\s+(?:lateral\s+)?([a-z_][\w.]*|\()", re.IGNORECASE)
 CTE_NAME = re.compile(r"\b(?:with|,)\s+([a-z_]\w*) as (?:materialized )?\(", re.IGNORECASE)
 
 

@@ -95,12 +95,12 @@ def _export_account(export_dir: str, account: str, previous: dict, keep_json: bo
     services |= {r["service"] for r in records}
     if not records and not unchanged:
         return None, rejects  # nothing readable: the account's detections stay as they were
-    scan = AccountScan("export", account, started, [], completed_at=datetime.now(UTC),
+    scan = AccountScan("export", account, started, records, completed_at=datetime.now(UTC),
                        regions=sorted({r.get("region") for r in records if r.get("region")}
                                       | {region for region, _ in unchanged}),
                        services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
-    scan.staged = stage(AccountScan("export", account, started, records, scope_digests=digests),
-                        keep_json=keep_json)
+    scan.staged = stage(scan, keep_json=keep_json)
+    scan.records = []  # all in staged: nothing large goes back to the loading process
     return scan, rejects
 
 
