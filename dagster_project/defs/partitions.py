@@ -7,16 +7,18 @@ from datetime import timedelta
 
 import dagster as dg
 
+from dagster_project.lib.warehouse.dbt_window import window_env
+
 # end_offset=1: today's partition exists, so the daily scan can run for the day it describes.
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=os.environ.get("DCV_PARTITION_START", "2026-01-01"), end_offset=1
 )
 
 
-def dbt_vars_for(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """Partition (or backfill range) -> dbt vars min_date/max_date; unpartitioned runs get none."""
+def dbt_window_env(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """Partition (or backfill range) -> the window dbt's incremental models process; unpartitioned: every day."""
     if not context.has_partition_key and not context.has_partition_key_range:
-        return {}
+        return window_env()
     window = context.partition_time_window
     last_day = window.end - timedelta(days=1)  # the window end is exclusive
-    return {"min_date": window.start.date().isoformat(), "max_date": last_day.date().isoformat()}
+    return window_env(window.start.date(), last_day.date())

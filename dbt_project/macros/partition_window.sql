@@ -1,17 +1,26 @@
-{# The daily-partition window an incremental model processes: [min_date, max_date], from Dagster's
-   partition -> vars helper. Without vars (a manual run) every date qualifies. #}
+{# The daily-partition window an incremental model processes: [DCV_PARTITION_MIN_DATE, DCV_PARTITION_MAX_DATE],
+   set from the Dagster partition (defs/partitions.py). Unset (a manual run), every date qualifies.
+   Environment variables, not --vars: a changed var makes dbt re-parse the whole project, a changed
+   environment variable only the models that read it. #}
+{% macro partition_window() -%}
+    {%- set first, last = env_var('DCV_PARTITION_MIN_DATE', ''), env_var('DCV_PARTITION_MAX_DATE', '') -%}
+    {{- return((first, last) if first and last else none) -}}
+{%- endmacro %}
+
 {% macro partition_filter(column) -%}
-    {%- if var('min_date') is not none and var('max_date') is not none -%}
-        {{ column }} between '{{ var("min_date") }}'::date and '{{ var("max_date") }}'::date
+    {%- set window = partition_window() -%}
+    {%- if window -%}
+        {{ column }} between '{{ window[0] }}'::date and '{{ window[1] }}'::date
     {%- else -%}
         true
     {%- endif -%}
 {%- endmacro %}
 
-{# The window's first day, or -infinity without vars (every date qualifies). #}
+{# The window's first day, or -infinity without a window (every date qualifies). #}
 {% macro window_start() -%}
-    {%- if var('min_date') is not none and var('max_date') is not none -%}
-        '{{ var("min_date") }}'::date
+    {%- set window = partition_window() -%}
+    {%- if window -%}
+        '{{ window[0] }}'::date
     {%- else -%}
         '-infinity'::date
     {%- endif -%}

@@ -1,6 +1,7 @@
 """The vertical slice through real parts: a daily partition COPY'd by Dagster, then dbt staging -> mart -> test."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,8 +65,8 @@ def test_partition_rematerialized_three_times_gives_same_rows(dbt_manifest, ware
 def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, export_dir):
     dbt = str(Path(sys.executable).parent / "dbt")
     done = subprocess.run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                           "--select", "+accounts", "+account_inventory_daily", "--indirect-selection", "cautious",
-                           "--vars", json.dumps({"min_date": DAY, "max_date": DAY})],
+                           "--select", "+accounts", "+account_inventory_daily", "--indirect-selection", "cautious"],
+                          env={**os.environ, "DCV_PARTITION_MIN_DATE": DAY, "DCV_PARTITION_MAX_DATE": DAY},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     accounts = db.execute("select account_identifier, account_name, organization_id, criticality, account_status "

@@ -23,7 +23,7 @@ def _scan_day(url, export_dir, day):
         store_partition(conn, day, export_scans(export_dir, []))
         parse_pending(conn)
     scratch.dbt(url, "build", "--quiet", "--exclude", "resource_type:seed",
-                dbt_vars={"min_date": day.isoformat(), "max_date": day.isoformat()})
+                window=(day, day))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
     assert verdicts == {native2: "validated"}
     merged = _fingerprints(db)
     scratch.dbt(warehouse_url, "build", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
-                dbt_vars={"min_date": DAY2.isoformat(), "max_date": DAY2.isoformat()})
+                window=(DAY2, DAY2))
     assert _fingerprints(db) == merged
 
 
@@ -164,7 +164,7 @@ def test_review_state_survives_a_full_refresh(built, db, warehouse_url):
                   values (%s, %s, %s, 'rejected'), (%s, %s, %s, 'validated')""",
                (acct1, native1, tech1, acct2, native2, tech2))
     scratch.dbt(warehouse_url, "build", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
-                dbt_vars={"min_date": DAY1.isoformat(), "max_date": DAY2.isoformat()})
+                window=(DAY1, DAY2))
     status = db.execute("""select g.status, g.triage_note from marts.coverage_gaps as g
                            inner join marts.accounts as a on g.account_id = a.id
                            where a.account_identifier = %s and g.attack_technique_id = %s""", gap).fetchone()

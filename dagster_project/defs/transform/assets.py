@@ -6,15 +6,18 @@ Backfills of the partitioned set run as one dbt invocation over the whole range 
 
 import json
 import os
+import shutil
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from dagster_project.defs.partitions import daily_partitions, dbt_vars_for
+from dagster_project.defs.partitions import daily_partitions, dbt_window_env
 from dagster_project.defs.resources import WarehouseResource, dbt_project
 from dagster_project.defs.transform.translator import ProjectTranslator
 
 PARTITIONED = "tag:partitioned"
+PARTIAL_PARSE = "partial_parse.msgpack"
 translator = ProjectTranslator()
 
 # Human-owned tables dbt reads (schema app): shown in their own group, never materialized by anything here.
@@ -31,12 +34,25 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # a test runs only when all the models it reads are built: the partitioned and unpartitioned halves run
     # as separate steps, and a relationship test between them must wait for the later one
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
+    os.environ.update(dbt_window_env(context))  # dagster-dbt hands dbt this process's environment
     # dbt unit tests prove the models' logic on mocked rows: CI runs them (make test), a scan day need not
-    args = ["build", "--exclude-resource-type", "unit_test"]
-    dbt_vars = dbt_vars_for(context)
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
-    yield from dbt.cli(args, context=context).stream()
+    invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+    yield from invocation.stream()
+    _keep_parse(context, invocation.target_path)
+
+
+def _keep_parse(context: dg.AssetExecutionContext, run_target: Path) -> None:
+    """Leave this build's parse where the next build starts from. dagster-dbt copies the project target's
+    partial_parse.msgpack into each build's own target; `make`'s parse has no warehouse in its profile, so
+    without this every build would parse the whole project again (~3 s)."""
+    kept = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE
+    temporary = kept.with_name(f".{PARTIAL_PARSE}.{os.getpid()}")
+    try:
+        shutil.copyfile(run_target / PARTIAL_PARSE, temporary)
+        os.replace(temporary, kept)  # atomic: a concurrent build reads the old parse or this one
+    except OSError as exc:  # e.g. a read-only project directory: builds still work, parsing in full
+        temporary.unlink(missing_ok=True)
+        context.log.warning(f"dbt's parse not kept for the next build: {exc}")
 
 
 @dbt_assets(

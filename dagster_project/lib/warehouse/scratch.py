@@ -3,15 +3,15 @@ ATT&CK and built with dbt exactly as the assets would, then dropped."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.attack import bundle, knowledge, sources, store
-from dagster_project.lib.warehouse import connection, migrate
+from dagster_project.lib.warehouse import connection, dbt_window, migrate
 
 
 def load_attack(url: str, cfg: settings_mod.Settings) -> None:
@@ -27,14 +27,12 @@ def load_attack(url: str, cfg: settings_mod.Settings) -> None:
         conn.commit()
 
 
-def dbt(url: str, *args: str, dbt_vars: dict | None = None) -> str:
+def dbt(url: str, *args: str, window: tuple[date, date] | None = None) -> str:
     """Run dbt against `url` (as the assets do, through the PG* environment); raises with dbt's output."""
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(settings_mod.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings_mod.DBT_PROJECT_DIR)]
-    if dbt_vars:
-        command += ["--vars", json.dumps(dbt_vars)]
-    done = subprocess.run(command, env={**os.environ, **connection.client_env(url)}, capture_output=True,
-                          text=True, check=False)
+    env = {**os.environ, **connection.client_env(url), **dbt_window.window_env(*(window or ()))}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}")
     return done.stdout
