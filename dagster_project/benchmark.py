@@ -247,7 +247,8 @@ def _queries(run: Run, url: str, out_dir: Path, spec_timeout_s: int) -> None:
         run.add("query patterns measured", len(results))
         run.add(f"slowest pattern p95 (ms): {worst.name}", round(worst.p95_ms, 1), "<= 50")
         run.figures["query_patterns"] = [r.__dict__ for r in results]
-        context = f"{run.accounts:,} accounts x ~{run.detections_per_account:,} detections"
+        context = (f"{run.accounts:,} accounts x ~{run.detections_per_account:,} detections, after the day-2 build; "
+                   f"{queries.parameters_text(params)}.")
         (out_dir / "query-patterns.md").write_text(queries.render_markdown(results, context))
         ours = timed(conn, OUR_GAPS, params, 20)
         run.add("our gaps query, one account, p50 (ms)", round(statistics.median(ours), 2))

@@ -227,6 +227,11 @@ def _indexes_text(indexes: list[str]) -> str:
     return ", ".join(f"`{i}`" for i in indexes) if indexes else "none (small tables read sequentially)"
 
 
+def parameters_text(params: dict) -> str:
+    """The sampled parameters, so a reader can re-run a pattern on the same rows."""
+    return "parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
 def render_markdown(results: list[Result], context: str) -> str:
     """The body of docs/query-patterns.md: a summary table, then each pattern with its SQL and plan."""
     lines = ["# Query patterns", "", context.strip(), "",
@@ -254,8 +259,7 @@ def main(argv: list[str]) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         params = sample_params(conn)
         results = measure(conn, load_patterns(), params)
-    shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
-    sys.stdout.write(render_markdown(results, f"Measured with parameters: {shown}."))
+    sys.stdout.write(render_markdown(results, f"Measured with {parameters_text(params)}."))
     return 0
 
 
