@@ -10,9 +10,12 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 
 class ProjectTranslator(DagsterDbtTranslator):
-    """Models are keyed by <schema>/<name> and grouped by their folder under models/ (staging, marts_core...).
+    """Every node is keyed by the table it is, <schema>/<table>; models are grouped by their folder under models/
+    (staging, marts_core...).
 
-    Sources keep dagster-dbt's <source>/<table> key, so raw.* tables line up with the ingest assets.
+    A source is keyed by its table too, not by dagster-dbt's default <source name>/<table>: the models reading
+    raw.detection_presence then depend on the ingest asset raw/detection_presence and run after it, whatever
+    the source is called in dbt.
     """
 
     def __init__(self) -> None:
@@ -21,6 +24,8 @@ class ProjectTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
             return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["identifier"]])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
