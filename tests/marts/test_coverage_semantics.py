@@ -45,6 +45,15 @@ def test_every_scan_day_has_scores_and_coverage(built, db):
     assert bad.fetchone()[0] == 0
 
 
+def test_every_mart_table_has_planner_statistics_when_the_build_ends(built, db):
+    """BI queries straight after a build must not be planned from guesses (autovacuum comes up to a minute
+    later): every mart table is analyzed by the build that created it."""
+    unanalyzed = db.execute("""select s.relname from pg_stat_user_tables as s
+                               where s.schemaname = 'marts' and s.last_analyze is null
+                                 and s.relname not like '%%dbt_tmp%%' order by 1""").fetchall()
+    assert unanalyzed == []
+
+
 def test_no_parent_is_covered_through_one_subtechnique(built, db):
     """A covered parent has a counting detection mapped to itself, or all of its in-scope subs covered."""
     false_parents = db.execute("""
