@@ -1,6 +1,7 @@
 """The daily job as the schedule runs it: every asset for one partition in one real Dagster run (ATT&CK and
 knowledge loaded, export ingested, parsed, dbt built, layers written). What it must show is that day's scan."""
 
+import os
 from datetime import date
 
 import pytest
@@ -25,11 +26,12 @@ def daily_run(shared_dir, dbt_manifest, warehouse_url, dagster_instance, tmp_pat
         result = defs.resolve_job_def("daily_scan").execute_in_process(
             partition_key=DAY.isoformat(), instance=dagster_instance)
         assert result.success
-        yield counts, home
+        window_left = {k: v for k, v in os.environ.items() if k.startswith("DCV_PARTITION_M")}
+        yield counts, home, window_left
 
 
 def test_the_marts_show_the_day_the_same_run_loaded(daily_run, db):
-    counts, _ = daily_run
+    counts, _, _ = daily_run
     live = db.execute("select count(*) from marts.detections where is_current").fetchone()[0]
     scanned = db.execute("select sum(total_detections) from marts.scan_snapshots where scan_day = %s",
                          (DAY,)).fetchone()[0]
@@ -44,6 +46,13 @@ def test_the_day_has_coverage_history_and_scores(daily_run, db):
 
 
 def test_layers_are_written_for_each_account_and_the_organization(daily_run):
-    _, home = daily_run
+    _, home, _ = daily_run
     layers = sorted(p.name for p in (home / "layers").glob("*.json"))
     assert "organization.json" in layers and len(layers) == 3
+
+
+def test_the_run_leaves_no_partition_window_behind(daily_run):
+    """dbt reads the window from the environment: left in this process, it would narrow every later build to
+    that day (a build by hand, the next step of an in-process run, the next test)."""
+    _, _, window_left = daily_run
+    assert window_left == {}

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -34,9 +35,11 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     # a test runs only when all the models it reads are built: the partitioned and unpartitioned halves run
     # as separate steps, and a relationship test between them must wait for the later one
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
-    os.environ.update(dbt_window_env(context))  # dagster-dbt hands dbt this process's environment
-    # dbt unit tests prove the models' logic on mocked rows: CI runs them (make test), a scan day need not
-    invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
+    # dagster-dbt hands dbt this process's environment when it starts it: the window is set for that moment
+    # only, so it cannot leak into a later step or build in the same process
+    with mock.patch.dict(os.environ, dbt_window_env(context)):
+        # dbt unit tests prove the models' logic on mocked rows: CI runs them (make test), a scan day need not
+        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
     yield from invocation.stream()
     _keep_parse(context, invocation.target_path)
 
