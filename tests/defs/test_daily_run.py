@@ -9,6 +9,7 @@ import pytest
 from dagster_project.lib import sample_org
 from dagster_project.lib.attack import sources
 from dagster_project.lib.settings import load as load_settings
+from dagster_project.lib.warehouse.dbt_window import MAX_DATE, MIN_DATE
 
 DAY = date(2026, 11, 20)
 
@@ -26,7 +27,7 @@ def daily_run(shared_dir, dbt_manifest, warehouse_url, dagster_instance, tmp_pat
         result = defs.resolve_job_def("daily_scan").execute_in_process(
             partition_key=DAY.isoformat(), instance=dagster_instance)
         assert result.success
-        window_left = {k: v for k, v in os.environ.items() if k.startswith("DCV_PARTITION_M")}
+        window_left = {k: os.environ[k] for k in (MIN_DATE, MAX_DATE) if k in os.environ}
         yield counts, home, window_left
 
 
