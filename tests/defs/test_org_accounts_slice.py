@@ -4,10 +4,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
+
+from dagster_project.lib.warehouse.dbt_window import window_env
 
 DAY = "2026-11-20"
 
@@ -66,7 +69,7 @@ def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, expo
     dbt = str(Path(sys.executable).parent / "dbt")
     done = subprocess.run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
                            "--select", "+accounts", "+account_inventory_daily", "--indirect-selection", "cautious"],
-                          env={**os.environ, "DCV_PARTITION_MIN_DATE": DAY, "DCV_PARTITION_MAX_DATE": DAY},
+                          env={**os.environ, **window_env(date.fromisoformat(DAY), date.fromisoformat(DAY))},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     accounts = db.execute("select account_identifier, account_name, organization_id, criticality, account_status "
