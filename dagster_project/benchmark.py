@@ -22,7 +22,7 @@ import psycopg
 from dagster_project.defs.detections.collect import export_scans
 from dagster_project.lib import sample_org
 from dagster_project.lib import settings as settings_mod
-from dagster_project.lib.detections.store import previous_scope_digests, store_partition
+from dagster_project.lib.detections.store import previous_scope_digests, previous_versions, store_partition
 from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.sources.exports import read_export
 from dagster_project.lib.warehouse import connection, runtime, scratch
@@ -128,9 +128,10 @@ def copy_baseline(url: str, export_dir: Path, *, spec_table: bool) -> tuple[int,
 def ingest(url: str, export_dir: Path, day: date) -> tuple[int, float]:
     started = time.perf_counter()
     rejects: list = []
-    with connection.connect(url) as conn:
+    with connection.connect(url) as conn, connection.connect(url, autocommit=True) as reader:
         known = previous_scope_digests(conn, "export", day)
-        scans = export_scans(export_dir, rejects, known, workers=settings_mod.load().read_workers)
+        scans = export_scans(export_dir, rejects, known, workers=settings_mod.load().read_workers,
+                             versions=previous_versions(reader, "export", day))
         stats = store_partition(conn, day, scans)
         conn.commit()
     return stats.detections, time.perf_counter() - started

@@ -143,20 +143,31 @@ def test_snapshot_file_matches_its_recorded_checksum(warehouse_url, db, tmp_path
 def test_unchanged_export_scopes_are_skipped_with_the_same_result(warehouse_url, db, tmp_path):
     """A daily load skips each scope (one service's files in one region) whose files equal the previous
     scan's; presence and per-scan counts come out exactly as when every file is read, in any load order; and
-    everything, snapshot files included, is the same whether files are read here or in reader processes."""
+    everything, snapshot files included, is the same whether files are read here or in reader processes, and
+    whether the readers stage only what differs from the previous versions or everything they read."""
     from dagster_project.defs.detections.collect import export_scans
     from dagster_project.lib import sample_org
-    from dagster_project.lib.detections.store import previous_scope_digests
+    from dagster_project.lib.detections.store import previous_scope_digests, previous_versions
 
-    def run(skip: bool, days, workers: int = 1) -> tuple[list, int, list]:
+    staged_rows = []
+
+    def counting(scans):
+        for scan in scans:
+            staged_rows.append(len(scan.staged.rows))
+            yield scan
+
+    def run(skip: bool, days, workers: int = 1, diffed: bool = False) -> tuple[list, int, list]:
         db.execute("truncate raw.detection_presence, raw.detection_contents, raw.scans cascade")
-        skipped, snapshots = 0, SnapshotWriter(tmp_path / f"snapshots-{skip}-{workers}")
+        staged_rows.clear()
+        skipped, snapshots = 0, SnapshotWriter(tmp_path / f"snapshots-{skip}-{workers}-{diffed}")
         for day in days:
             sample_org.write_export(tmp_path / day.isoformat(), accounts=2, detections_per_account=80, seed=3, day=day)
-            with psycopg.connect(warehouse_url) as conn:
+            with psycopg.connect(warehouse_url) as conn, psycopg.connect(warehouse_url, autocommit=True) as reader:
                 known = previous_scope_digests(conn, "export", day) if skip else None
-                scans = export_scans(tmp_path / day.isoformat(), [], known, workers=workers, keep_json=True)
-                skipped += store_partition(conn, day, scans, snapshots=snapshots).scopes_unchanged
+                versions = previous_versions(reader, "export", day) if diffed else None
+                scans = export_scans(tmp_path / day.isoformat(), [], known, workers=workers, keep_json=True,
+                                     versions=versions)
+                skipped += store_partition(conn, day, counting(scans), snapshots=snapshots).scopes_unchanged
         rows = db.execute("select source, account_id, region, service, native_id, content_hash, state_hash, "
                           "valid_from, valid_to from raw.detection_presence order by 1, 2, 3, 4, 5, 8").fetchall()
         counts = db.execute("select account_id, partition_date, detections_seen, regions_scanned, services_scanned "
@@ -164,12 +175,17 @@ def test_unchanged_export_scopes_are_skipped_with_the_same_result(warehouse_url,
         files = db.execute("select snapshot_location from raw.scans order by account_id, partition_date").fetchall()
         return rows + counts, skipped, [gzip.decompress(Path(f).read_bytes()) for (f,) in files]
 
-    days = [D1, D2, D3, date(2026, 3, 10), D2]  # a day later, a gap, a backfill of a loaded day
+    days = [D1, D2, D3, date(2026, 3, 10), D2, date(2026, 3, 6)]  # a gap, a loaded day again, a backfill
     skipping, skipped, snapshots = run(True, days)
     reading_all, none_skipped, _ = run(False, days)
     assert none_skipped == 0 and skipped > 10
     assert skipping == reading_all
     assert run(True, days, workers=2) == (skipping, skipped, snapshots)
+    after_day_one = sum(staged_rows[2:])  # two accounts a day
+    assert run(True, days, workers=2, diffed=True) == (skipping, skipped, snapshots)
+    # the first day stages everything either way; after it, only what changed goes to PostgreSQL
+    assert 0 < sum(staged_rows[2:]) < after_day_one / 4
+    assert run(False, days, diffed=True)[0] == reading_all
 
 
 def test_snapshot_text_is_the_canonical_json_of_the_payload():

@@ -9,7 +9,7 @@ from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
 from dagster_project.lib.detections.snapshots import SnapshotWriter
-from dagster_project.lib.detections.store import previous_scope_digests, store_partition
+from dagster_project.lib.detections.store import previous_scope_digests, previous_versions, store_partition
 from dagster_project.lib.sources.accounts import organization_id_from_arn, read_accounts_export
 from dagster_project.lib.warehouse import loader
 
@@ -78,9 +78,11 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     for key in context.partition_keys:
         day = date.fromisoformat(key)
         rejects: list = []
-        with warehouse.connect() as conn:
+        # a second connection reads each account's previous versions while the first streams the day's COPY
+        with warehouse.connect() as conn, warehouse.connect() as reader:
             known = previous_scope_digests(conn, "export", day)
-            scans = all_scans(cfg, day, rejects, context.log, known, keep_json=True)
+            scans = all_scans(cfg, day, rejects, context.log, known, keep_json=True,
+                              export_versions=previous_versions(reader, "export", day))
             stats = store_partition(conn, day, scans, snapshots=snapshots, declared_tags=declared_tags)
             loader.quarantine(conn, "detections", day, rejects + stats.rejects)
         for ref, reason, _ in rejects + stats.rejects:

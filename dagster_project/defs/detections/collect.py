@@ -3,7 +3,7 @@
 import functools
 import multiprocessing
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 
@@ -16,7 +16,7 @@ def _is_reject(item) -> bool:
 
 
 def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = None, *, workers: int = 1,
-                 keep_json: bool = False) -> Iterator[AccountScan]:
+                 keep_json: bool = False, versions: Callable[[str], dict] | None = None) -> Iterator[AccountScan]:
     """Export files: one scan per account directory, in account order; rejected files go to the caller's
     quarantine list.
 
@@ -27,6 +27,9 @@ def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = N
     Each account's files are read, split and hashed (store.stage) in one of `workers` processes while the
     caller streams the previous accounts into PostgreSQL: that Python work is most of a load. keep_json: the
     caller writes snapshots (store.stage). workers=1 reads in this process.
+
+    `versions` (store.previous_versions) gives each account's versions at the day: the reader then stages only
+    the detections that are new, changed or gone (store.stage's `previous`), not every one it read.
     """
     from dagster_project.lib.sources.accounts import Reject
     from dagster_project.lib.sources.exports import accounts_in, tree_for
@@ -38,7 +41,8 @@ def export_scans(export_dir, rejects: list, known: Mapping[str, dict] | None = N
             rejects.append(account.row())
         else:
             accounts.append(account)
-    jobs = ((str(export_dir), account, known.get(account, {}), keep_json) for account in accounts)
+    jobs = ((str(export_dir), account, known.get(account, {}), keep_json, versions(account) if versions else None)
+            for account in accounts)
     for scan, scan_rejects in _in_workers(_export_account, jobs, min(workers, len(accounts))):
         rejects.extend(scan_rejects)
         if scan is not None:
@@ -70,7 +74,8 @@ def _tree(export_dir: str):
     return tree_for(export_dir)
 
 
-def _export_account(export_dir: str, account: str, previous: dict, keep_json: bool) -> tuple[AccountScan | None, list]:
+def _export_account(export_dir: str, account: str, previous: dict, keep_json: bool,
+                    versions: dict | None = None) -> tuple[AccountScan | None, list]:
     """One account's export files -> its scan, staged for the store, and the rows of its rejected files."""
     from dagster_project.lib.sources.accounts import Reject
     from dagster_project.lib.sources.exports import read_account_scopes
@@ -99,7 +104,7 @@ def _export_account(export_dir: str, account: str, previous: dict, keep_json: bo
                        regions=sorted({r.get("region") for r in records if r.get("region")}
                                       | {region for region, _ in unchanged}),
                        services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
-    scan.staged = stage(scan, keep_json=keep_json)
+    scan.staged = stage(scan, keep_json=keep_json, previous=versions)
     scan.records = []  # all in staged: nothing large goes back to the loading process
     return scan, rejects
 
@@ -141,10 +146,11 @@ def aws_scans(config: dict, log) -> Iterator[AccountScan]:
 
 
 def all_scans(cfg: settings.Settings, day: date, rejects: list, log,
-              known_exports: Mapping[str, dict] | None = None, *, keep_json: bool = False) -> Iterator[AccountScan]:
+              known_exports: Mapping[str, dict] | None = None, *, keep_json: bool = False,
+              export_versions: Callable[[str], dict] | None = None) -> Iterator[AccountScan]:
     if cfg.export_dir.is_dir():
         yield from export_scans(cfg.export_dir, rejects, known_exports, workers=cfg.read_workers,
-                                keep_json=keep_json)
+                                keep_json=keep_json, versions=export_versions)
     if cfg.rule_repos:
         yield from repo_scans(cfg.rule_repos, rejects)
     if cfg.aws_scan:

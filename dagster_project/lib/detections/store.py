@@ -8,6 +8,10 @@
 - raw.scans: one row per account per day with status, errors, the snapshot file and the digest of each scope
   (one service's export files in one region). A scope whose files equal the previous scan's is not read and
   takes no part in the diff: its intervals simply run on, so a day's work follows what changed.
+- Within the scopes that are read, a scan staged against its account's previous versions (stage(previous=...),
+  done in the export reader processes) sends PostgreSQL only the detections that are new or differ, and the
+  keys of those that are gone; a scan staged without them sends everything and PostgreSQL finds the difference.
+  Both give the same intervals (tests/detections/test_store.py).
 
 Everything for the day commits in one transaction: a crash leaves the previous state visible.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
@@ -79,17 +83,29 @@ class Staged:
     strings, so a reader process can hand them over cheaply."""
 
     rows: list[StagedRow] = field(default_factory=list)
+    seen: int = 0  # records read and kept, whether staged or (diffed and unchanged) not
+    # diffed (staged against previous versions): rows holds only new or changed detections, and probe the
+    # (region, service, native_id) whose version at the day must be looked up: the changed ones and the gone
+    diffed: bool = False
+    probe: list[tuple[str, str, str]] = field(default_factory=list)
     rejects: list[tuple[str, str, str | None]] = field(default_factory=list)
     per_scope: Counter = field(default_factory=Counter)  # scope_key -> records (only for scans with digests)
     declared: list[tuple[str, str, str]] = field(default_factory=list)  # content_hash, technique, tag
     records_json: str | None = None  # canonical JSON of the stored records, for the snapshot
 
 
+Versions = Mapping[tuple[str, str, str], tuple[str, str | None]]
+
+
 def stage(scan: AccountScan, *, keep_json: bool = False,
-          declared_tags: Callable[[dict], list[tuple[str, str]]] | None = None) -> Staged:
+          declared_tags: Callable[[dict], list[tuple[str, str]]] | None = None,
+          previous: Versions | None = None) -> Staged:
     """Check, split and hash a scan's records (most of a load's Python time; pure, so it can run in a reader
-    process). keep_json also returns the stored records' canonical JSON for the day's snapshot."""
-    staged, kept = Staged(), []
+    process). keep_json also returns the stored records' canonical JSON for the day's snapshot.
+
+    previous: the account's versions at the day (previous_versions), (region, service, native_id) ->
+    (content_hash, state_hash). Given it, only what differs is staged: on a daily load ~1 % of what is read."""
+    staged, kept, seen = Staged(diffed=previous is not None), [], set()
     for record in scan.records:
         why = rec.problem(record)
         if why:
@@ -99,18 +115,44 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
             continue
         parts = rec.split(record)
         region = record.get("region") or ""
-        staged.rows.append(StagedRow(region, record["service"], record["detection_type"], record["native_id"],
-                                     record.get("name"), parts.config_hash, parts.state_hash, record["provider"],
-                                     parts.config_json, parts.state_json))
+        staged.seen += 1
+        key = (region, record["service"], record["native_id"])
+        before = None if previous is None else previous.get(key)
+        if before != (parts.config_hash, parts.state_hash):
+            staged.rows.append(StagedRow(*key[:2], record["detection_type"], key[2], record.get("name"),
+                                         parts.config_hash, parts.state_hash, record["provider"],
+                                         parts.config_json, parts.state_json))
+            if before is not None:
+                staged.probe.append(key)
+        if previous is not None:
+            seen.add(key)
         if declared_tags is not None:
             staged.declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
         if keep_json:
             kept.append(record)
         if scan.scope_digests:
             staged.per_scope[scope_key(region, record["service"])] += 1
+    if previous is not None:
+        # gone: known before, in a scope that was read (not skipped as unchanged, not failed), and not seen now
+        not_read = scan.unchanged_scopes | scan.failed_scopes
+        staged.probe += [key for key in previous if key not in seen and key[:2] not in not_read]
     if keep_json:
         staged.records_json = rec.canonical_json(kept)
     return staged
+
+
+PREVIOUS_VERSIONS = """select region, service, native_id, content_hash, state_hash from raw.detection_presence
+where source = %s and account_id = %s and valid_from <= %s and (valid_to is null or valid_to > %s)"""
+
+
+def previous_versions(conn: psycopg.Connection, source: str, day: date) -> Callable[[str], dict]:
+    """account -> its versions at `day` (stage's `previous`), one indexed query per account, so a load streams
+    accounts rather than holding the organization. `conn` must not be the loading connection (it is busy with
+    the day's COPY while accounts are read); it sees what is committed, the state the load starts from."""
+    def versions(account_id: str) -> dict:
+        rows = conn.execute(PREVIOUS_VERSIONS, (source, account_id, day, day)).fetchall()
+        return {(region, service, native_id): (content, state) for region, service, native_id, content, state in rows}
+    return versions
 
 
 def snapshot_json(source: str, account_id: str, day: date, records_json: str, carried: dict) -> str:
@@ -139,7 +181,8 @@ create temp table staged (
     source text, account_id text, region text, service text, detection_type text, native_id text,
     name text, content_hash text, state_hash text, provider text, config_doc text, state_doc text
 ) on commit drop;
-create temp table scope (source text, account_id text, status text) on commit drop;
+create temp table scope (source text, account_id text, status text, diffed boolean) on commit drop;
+create temp table probe (source text, account_id text, region text, service text, native_id text) on commit drop;
 create temp table failed_scopes (source text, account_id text, region text, service text) on commit drop;
 create temp table unchanged_scopes (source text, account_id text, region text, service text) on commit drop;
 create temp table declared (content_hash text, technique_id text, source_tag text) on commit drop;
@@ -170,13 +213,24 @@ insert into raw.declared_mappings select distinct * from declared on conflict do
 -- a scan that failed says nothing about presence; failed (region, service) scopes carry their detections
 delete from scope where status = 'failed';
 
--- unchanged scopes take no part in the diff: their intervals run on untouched
+-- the versions the day's scans are compared with. Unchanged scopes take no part: their intervals run on
+-- untouched. A diffed scan names the few detections to compare (probe: changed or gone), each looked up through
+-- the key's index (lateral, fenced by offset 0); any other scan is compared in full.
 create temp table at_day on commit drop as
 select p.* from raw.detection_presence as p
-inner join scope as s on p.source = s.source and p.account_id = s.account_id
+inner join scope as s on p.source = s.source and p.account_id = s.account_id and not s.diffed
 where p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s)
     and not exists (select from unchanged_scopes as u where u.source = p.source and u.account_id = p.account_id
-                    and u.region = p.region and u.service = p.service);
+                    and u.region = p.region and u.service = p.service)
+union all
+select p.* from probe as k
+inner join scope as s on k.source = s.source and k.account_id = s.account_id and s.diffed
+cross join lateral (
+    select * from raw.detection_presence as p
+    where p.source = k.source and p.account_id = k.account_id and p.region = k.region and p.service = k.service
+        and p.native_id = k.native_id and p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s)
+    offset 0
+) as p;
 
 insert into incoming ({_COLS})
 select {", ".join("a." + c for c in _COLS.split(", "))} from at_day as a
@@ -263,7 +317,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
     """Load one day of scans (any number of accounts and sources) in one transaction."""
     stats = StoreStats()
     seen: set[str] = set()
-    scan_rows, failed, unchanged, declared = [], [], [], []
+    scan_rows, failed, unchanged, declared, diffed, probe = [], [], [], [], [], []
     with conn.transaction():
         conn.execute(_TEMP)
         with conn.cursor().copy(f"copy staged ({_COLS}, provider, config_doc, state_doc) from stdin") as copy:
@@ -275,6 +329,8 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                                      "JSON (keep_json) but snapshots are written")
                 stats.rejects += staged.rejects
                 declared += staged.declared
+                diffed.append(staged.diffed)
+                probe += [(scan.source, scan.account_id, *key) for key in staged.probe]
                 for row in staged.rows:
                     # a document goes over the wire only the first time its hash is seen in this load
                     config_doc = None if row.content_hash in seen else row.config_json
@@ -289,7 +345,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                            for key, value in scan.scope_digests.items()}
                 carried = {scope_key(region, service): digests[scope_key(region, service)]
                            for region, service in sorted(scan.unchanged_scopes)}
-                count = len(staged.rows) + sum(digest["detections"] for digest in carried.values())
+                count = staged.seen + sum(digest["detections"] for digest in carried.values())
                 stats.detections += count
                 stored = None
                 if snapshots is not None:
@@ -307,7 +363,9 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     scan.errors, *((stored.location, stored.sha256, stored.compressed_bytes, stored.uncompressed_bytes)
                                    if stored else (None, None, None, None)), digests,
                 ))
-        copy_rows(conn, "scope", ["source", "account_id", "status"], [(r[2], r[3], r[6]) for r in scan_rows])
+        copy_rows(conn, "scope", ["source", "account_id", "status", "diffed"],
+                  [(r[2], r[3], r[6], d) for r, d in zip(scan_rows, diffed, strict=True)])
+        copy_rows(conn, "probe", ["source", "account_id", "region", "service", "native_id"], probe)
         copy_rows(conn, "failed_scopes", ["source", "account_id", "region", "service"], failed)
         copy_rows(conn, "unchanged_scopes", ["source", "account_id", "region", "service"], unchanged)
         copy_rows(conn, "declared", ["content_hash", "technique_id", "source_tag"], declared)
