@@ -154,6 +154,14 @@ def build(url: str, day: date, *, seed: bool) -> float:
     return time.perf_counter() - started
 
 
+def model_seconds() -> dict[str, float]:
+    """Each model's time in the last dbt build, slowest first (dbt's run_results.json): where a build goes."""
+    results = json.loads((settings_mod.DBT_PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+    models = [(r["unique_id"].rsplit(".", 1)[-1], round(r["execution_time"], 1)) for r in results
+              if r["unique_id"].startswith("model.")]
+    return dict(sorted(models, key=lambda m: -m[1]))
+
+
 def timed(conn: psycopg.Connection, query: str, params: dict, runs: int) -> list[float]:
     samples = []
     for _ in range(runs):
@@ -204,7 +212,7 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         run.add("peak memory, python / largest child (MB)", f"{py_mb:,.0f} / {child_mb:,.0f}", "<= 4096")
 
         with connection.connect(url) as conn:
-            raw_before = conn.execute(RAW_BYTES).fetchone()[0]
+            raw_before = int(conn.execute(RAW_BYTES).fetchone()[0])
             db_before = conn.execute("select pg_database_size(current_database())").fetchone()[0]
             mappings = conn.execute("select count(*) from marts.detection_mappings").fetchone()[0]
         run.add("detection_mappings rows", mappings)
@@ -220,10 +228,14 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         run.add("daily partition: ingest / parse / dbt build (s)",
                 f"{daily_ingest_s:.1f} / {daily_parse_s:.1f} / {daily_dbt_s:.1f}")
         run.add("full build / daily partition", round(full_s / daily_s, 1), ">= 10")
+        models = model_seconds()
+        run.figures["daily_dbt_model_seconds"] = models
+        run.add("daily dbt: slowest models (s, on shared cores)",
+                ", ".join(f"{name} {seconds}" for name, seconds in list(models.items())[:4]))
         with connection.connect(url) as conn:
             changed = conn.execute("""select coalesce(sum(detections_added + detections_removed
                 + detections_modified), 0) from marts.scan_snapshots where scan_day = %s""", (day2,)).fetchone()[0]
-            raw_after = conn.execute(RAW_BYTES).fetchone()[0]
+            raw_after = int(conn.execute(RAW_BYTES).fetchone()[0])
             db_after = conn.execute("select pg_database_size(current_database())").fetchone()[0]
         run.add("detections changed on day 2", int(changed))
         run.add("raw bytes added on day 2 (MB)", round((raw_after - raw_before) / 2**20, 1))
