@@ -177,7 +177,8 @@ CREATE TABLE intermediate.int_detection_versions_derived (
     valid_from date,
     valid_to date,
     is_current boolean,
-    first_seen date
+    first_seen date,
+    changes_through timestamp with time zone
 );
 
 CREATE TABLE intermediate.int_detections_assembled (
@@ -818,6 +819,16 @@ CREATE TABLE raw.declared_mappings (
     source_tag text NOT NULL
 );
 
+CREATE TABLE raw.detection_changes (
+    source text NOT NULL,
+    account_id text NOT NULL,
+    region text NOT NULL,
+    service text NOT NULL,
+    native_id text NOT NULL,
+    partition_date date NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE raw.detection_contents (
     content_hash text NOT NULL,
     kind text NOT NULL,
@@ -1377,6 +1388,27 @@ CREATE VIEW staging.stg_attack__techniques AS
     is_revoked,
     is_deprecated,
     modified_at
+   FROM renamed;
+
+CREATE VIEW staging.stg_detections__changes AS
+ WITH source AS (
+         SELECT detection_changes.source,
+            detection_changes.account_id,
+            detection_changes.region,
+            detection_changes.service,
+            detection_changes.native_id,
+            detection_changes.partition_date,
+            detection_changes.changed_at
+           FROM raw.detection_changes
+        ), renamed AS (
+         SELECT md5(concat_ws('|'::text, source.source, source.account_id, source.region, source.service, source.native_id)) AS detection_key,
+            source.partition_date,
+            source.changed_at
+           FROM source
+        )
+ SELECT detection_key,
+    partition_date,
+    changed_at
    FROM renamed;
 
 CREATE VIEW staging.stg_detections__contents AS
@@ -2005,6 +2037,9 @@ GRANT SELECT ON TABLE raw.attack_objects TO dcv_transform;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.declared_mappings TO dcv_ingest;
 GRANT SELECT ON TABLE raw.declared_mappings TO dcv_transform;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.detection_changes TO dcv_ingest;
+GRANT SELECT ON TABLE raw.detection_changes TO dcv_transform;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.detection_contents TO dcv_ingest;
 GRANT SELECT ON TABLE raw.detection_contents TO dcv_transform;
 
@@ -2066,6 +2101,7 @@ CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING b
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
 CREATE INDEX coverage_scores_account_id_idx ON marts.coverage_scores USING btree (account_id);
 CREATE INDEX coverage_scores_calculated_at_idx ON marts.coverage_scores USING btree (calculated_at);
+CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (changed_at);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
 CREATE INDEX detection_health_last_validated_idx ON marts.detection_health USING btree (last_validated);
 CREATE INDEX detection_health_status_idx ON marts.detection_health USING btree (status);

@@ -14,6 +14,7 @@ from dagster_project.lib.detections.store import AccountScan, store_partition
 D1, D2 = date(2026, 4, 1), date(2026, 4, 2)
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+FLAGS = ("--quiet", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project")
 
 
 def record(detection_type, service, native_id, api_object, related=None):
@@ -114,3 +115,42 @@ def test_drift_between_the_two_days(built, db):
                       "detections_modified from marts.scan_snapshots order by scan_day").fetchall()
     assert rows == [(D1, 9, 0, 0, 0), (D2, 9, 1, 1, 1)]
     assert db.execute("select count(*) from marts.snapshot_storage").fetchone() == (0,)
+
+
+def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
+    """A daily build derives versions again only for the detections a load changed, and ends where a full
+    rebuild does: through a backfill that splits an interval, one that merges it back (no interval then starts
+    or ends on the loaded day), and a day loaded again without a detection that was new on it."""
+    account = "210987654321"
+
+    def load(day, *names):
+        records = [{**metric_filter(n.rstrip("'"), "M", "{ $.eventName = X }" if n.endswith("'") else
+                                    "{ $.eventName = ConsoleLogin }"), "account_id": account} for n in names]
+        with psycopg.connect(built) as conn:
+            store_partition(conn, day, [AccountScan("aws", account, datetime.now(UTC), records,
+                                                    completed_at=datetime.now(UTC))])
+        done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--select",
+                               "int_detection_versions_derived"], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    def versions():
+        return db.execute("select detection_key, version, native_id, content_hash, valid_from, valid_to, first_seen "
+                          "from intermediate.int_detection_versions_derived order by 1, 2").fetchall()
+
+    def of(native_id):
+        return [(v[4], v[5]) for v in versions() if v[2] == f"trail:{native_id}"]
+
+    d10, d11, d12 = date(2026, 4, 10), date(2026, 4, 11), date(2026, 4, 12)
+    load(d10, "a", "b")
+    load(d12, "a'", "b", "c")
+    load(d11, "a")  # b missing on the 11th: split around it
+    assert of("b") == [(d10, d11), (d12, None)]
+    load(d11, "a", "b")  # b there after all: merged back, and no interval of b starts or ends on the 11th
+    assert of("b") == [(d10, None)]
+    load(d12, "a'", "b")  # c was new on the 12th: loaded again without it, c has no interval left
+    assert of("c") == [] and of("a") == [(d10, d12), (d12, None)]
+    daily = versions()
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--full-refresh", "--select",
+                           "int_detection_versions_derived"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert versions() == daily

@@ -54,6 +54,8 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                      description="Each distinct detection configuration (and runtime state) once, by hash."),
         dg.AssetSpec(["raw", "detection_presence"], group_name="detections", kinds={"python", "postgres"},
                      description="Scan-day intervals during which each detection had a given configuration."),
+        dg.AssetSpec(["raw", "detection_changes"], group_name="detections", kinds={"python", "postgres"},
+                     description="The detections whose intervals each load changed (a change log for dbt)."),
         dg.AssetSpec(["raw", "scans"], group_name="detections", kinds={"python", "postgres"},
                      description="One row per source, account and day: status, counts, errors, snapshot file."),
         dg.AssetSpec(["raw", "declared_mappings"], group_name="detections", kinds={"python", "postgres"},
@@ -93,6 +95,6 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
                             ("scopes_unchanged", stats.scopes_unchanged)):
             totals[name] += value
     context.log.info(f"stored {totals}")
-    for key in (["raw", "detection_contents"], ["raw", "detection_presence"], ["raw", "scans"],
-                ["raw", "declared_mappings"]):
+    for key in (["raw", "detection_contents"], ["raw", "detection_presence"], ["raw", "detection_changes"],
+                ["raw", "scans"], ["raw", "declared_mappings"]):
         yield dg.MaterializeResult(asset_key=key, metadata=totals)

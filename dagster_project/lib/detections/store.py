@@ -5,6 +5,8 @@
   given content + state. A day's load only touches intervals whose detection differs from that day's scan,
   so an unchanged estate adds nothing. The same day loaded again changes nothing; an older day loaded later
   (a backfill) splits or merges intervals around it.
+- raw.detection_changes: the key of every detection whose intervals the load touched (a change log for the
+  models derived per detection).
 - raw.scans: one row per account per day with status, errors, the snapshot file and the digest of each scope
   (one service's export files in one region). A scope whose files equal the previous scan's is not read and
   takes no part in the diff: its intervals simply run on, so a day's work follows what changed.
@@ -295,6 +297,12 @@ update raw.detection_presence as p set valid_to = f.new_end, name = f.name from 
 where {_same("p", "f", version=False)} and p.valid_from = f.left_from;
 insert into raw.detection_presence ({_COLS}, valid_from, valid_to)
 select {_COLS}, %(day)s, new_end from fresh_resolved where left_from is null;
+
+-- every key whose intervals this load touched, for the models derived per detection (migration 0011)
+insert into raw.detection_changes (source, account_id, region, service, native_id, partition_date)
+select source, account_id, region, service, native_id, %(day)s from gone
+union
+select source, account_id, region, service, native_id, %(day)s from fresh;
 """
 
 SCAN_COLUMNS = ["scan_id", "partition_date", "source", "account_id", "started_at", "completed_at", "status",

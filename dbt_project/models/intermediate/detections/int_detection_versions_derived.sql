@@ -1,7 +1,22 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ forget_changed_detections() }}",
+) }}
+
 -- Detection versions from presence intervals (gaps and islands): consecutive intervals of one detection with
 -- the same configuration hash are one version (a state-only change is not a new version). Dated by scan day,
 -- so a backfill dates versions correctly — why this is not a dbt snapshot (docs/decisions.md).
+-- Incremental: a daily run derives again only the detections whose intervals a load changed since the last
+-- build (raw.detection_changes); the pre-hook first removes their old versions, so a detection whose
+-- intervals are all gone (its only day loaded again without it) leaves nothing behind. A warehouse built before
+-- the change log keeps its versions: changes_through starts null there, read as the log's start.
 with
+
+changes as (
+    select * from {{ ref('stg_detections__changes') }}
+),
 
 intervals as (
     select
@@ -21,6 +36,9 @@ intervals as (
         lag(content_hash) over (partition by detection_key order by valid_from) as previous_hash,
         lag(valid_to) over (partition by detection_key order by valid_from) as previous_end
     from {{ ref('stg_detections__presence') }}
+    {%- if is_incremental() %}
+    where detection_key in ({{ changed_detection_keys() }})
+    {%- endif %}
 ),
 
 marked as (
@@ -64,5 +82,7 @@ versions as (
 select
     *,
     valid_to is null as is_current,
-    min(valid_from) over (partition by detection_key) as first_seen
+    min(valid_from) over (partition by detection_key) as first_seen,
+    -- how far into the change log this build read: the next build starts after it
+    (select max(changes.changed_at) from changes) as changes_through
 from versions

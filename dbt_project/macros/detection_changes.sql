@@ -1,0 +1,35 @@
+{#
+  Models derived per detection (int_detection_versions_derived) rebuild, on an incremental run, only the
+  detections a load changed after the log position their rows record (changes_through; raw.detection_changes,
+  written in each load's transaction). The position is read once at compile time and written in as a literal,
+  so the planner sees how few changes follow it. A table built before the change log has no position: it is
+  derived again in full, once.
+#}
+{% macro detection_changes_mark() %}
+    {%- if not execute %}{{ return('-infinity') }}{% endif %}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
+    {%- if 'changes_through' not in columns %}{{ return(none) }}{% endif %}
+    {%- set mark_sql = "select coalesce(max(changes_through), '-infinity')::text from " ~ this %}
+    {{ return(run_query(mark_sql).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro changed_detection_keys() %}
+    {%- set mark = detection_changes_mark() %}
+    {%- if mark is none %}
+    select presence.detection_key from {{ ref('stg_detections__presence') }} as presence
+    {%- else %}
+    select changes.detection_key from {{ ref('stg_detections__changes') }} as changes
+    where changes.changed_at > '{{ mark }}'::timestamptz
+    {%- endif %}
+{%- endmacro %}
+
+{# pre_hook: the changed detections' old rows go first; the build appends what they derive to now #}
+{% macro forget_changed_detections() %}
+{% if is_incremental() %}
+    {%- if detection_changes_mark() is none %}
+    delete from {{ this }}
+    {%- else %}
+    delete from {{ this }} where detection_key in ({{ changed_detection_keys() }})
+    {%- endif %}
+{% endif %}
+{% endmacro %}
