@@ -15,11 +15,10 @@
 
 {% macro changed_detection_keys() %}
     {%- set mark = detection_changes_mark() %}
-    {%- if mark is none %}
-    select presence.detection_key from {{ ref('stg_detections__presence') }} as presence
-    {%- else %}
-    select changes.detection_key from {{ ref('stg_detections__changes') }} as changes
-    where changes.changed_at > '{{ mark }}'::timestamptz
+    {%- if mark is none -%}
+        select presence.detection_key from {{ ref('stg_detections__presence') }} as presence
+    {%- else -%}
+        select changes.detection_key from {{ ref('stg_detections__changes') }} as changes where changes.changed_at > '{{ mark }}'::timestamptz
     {%- endif %}
 {%- endmacro %}
 
