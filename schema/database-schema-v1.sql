@@ -178,7 +178,7 @@ CREATE TABLE intermediate.int_detection_versions_derived (
     valid_to date,
     is_current boolean,
     first_seen date,
-    changes_through timestamp with time zone
+    changes_from_xid bigint
 );
 
 CREATE TABLE intermediate.int_detections_assembled (
@@ -826,6 +826,7 @@ CREATE TABLE raw.detection_changes (
     service text NOT NULL,
     native_id text NOT NULL,
     partition_date date NOT NULL,
+    changed_xid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
     changed_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
@@ -1398,16 +1399,19 @@ CREATE VIEW staging.stg_detections__changes AS
             detection_changes.service,
             detection_changes.native_id,
             detection_changes.partition_date,
+            detection_changes.changed_xid,
             detection_changes.changed_at
            FROM raw.detection_changes
         ), renamed AS (
          SELECT md5(concat_ws('|'::text, source.source, source.account_id, source.region, source.service, source.native_id)) AS detection_key,
             source.partition_date,
+            source.changed_xid,
             source.changed_at
            FROM source
         )
  SELECT detection_key,
     partition_date,
+    changed_xid,
     changed_at
    FROM renamed;
 
@@ -2101,7 +2105,7 @@ CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING b
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
 CREATE INDEX coverage_scores_account_id_idx ON marts.coverage_scores USING btree (account_id);
 CREATE INDEX coverage_scores_calculated_at_idx ON marts.coverage_scores USING btree (calculated_at);
-CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (changed_at);
+CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
 CREATE INDEX detection_health_last_validated_idx ON marts.detection_health USING btree (last_validated);
 CREATE INDEX detection_health_status_idx ON marts.detection_health USING btree (status);

@@ -1,15 +1,16 @@
 {#
   Models derived per detection (int_detection_versions_derived) rebuild, on an incremental run, only the
-  detections a load changed after the log position their rows record (changes_through; raw.detection_changes,
-  written in each load's transaction). The position is read once at compile time and written in as a literal,
-  so the planner sees how few changes follow it. A table built before the change log has no position: it is
-  derived again in full, once.
+  detections whose change (raw.detection_changes, written in each load's transaction) was made by a transaction
+  at or after the position their rows record: the oldest transaction still running when the last build read
+  the log (changes_from_xid), so nothing that committed during or after it is skipped. The position is read once
+  at compile time and written in as a literal, so the planner sees how few changes follow it. A table without a
+  position (built before the change log) is derived again in full, once.
 #}
 {% macro detection_changes_mark() %}
-    {%- if not execute %}{{ return('-infinity') }}{% endif %}
+    {%- if not execute %}{{ return(0) }}{% endif %}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- if 'changes_through' not in columns %}{{ return(none) }}{% endif %}
-    {%- set mark_sql = "select coalesce(max(changes_through), '-infinity')::text from " ~ this %}
+    {%- if 'changes_from_xid' not in columns %}{{ return(none) }}{% endif %}
+    {%- set mark_sql = "select coalesce(max(changes_from_xid), 0) from " ~ this %}
     {{ return(run_query(mark_sql).columns[0].values()[0]) }}
 {%- endmacro %}
 
@@ -18,7 +19,7 @@
     {%- if mark is none -%}
         select presence.detection_key from {{ ref('stg_detections__presence') }} as presence
     {%- else -%}
-        select changes.detection_key from {{ ref('stg_detections__changes') }} as changes where changes.changed_at > '{{ mark }}'::timestamptz
+        select changes.detection_key from {{ ref('stg_detections__changes') }} as changes where changes.changed_xid >= {{ mark }}
     {%- endif %}
 {%- endmacro %}
 

@@ -9,14 +9,10 @@
 -- the same configuration hash are one version (a state-only change is not a new version). Dated by scan day,
 -- so a backfill dates versions correctly — why this is not a dbt snapshot (docs/decisions.md).
 -- Incremental: a daily run derives again only the detections whose intervals a load changed since the last
--- build (raw.detection_changes); the pre-hook first removes their old versions, so a detection whose
--- intervals are all gone (its only day loaded again without it) leaves nothing behind. A warehouse built before
--- the change log keeps its versions: changes_through starts null there, read as the log's start.
+-- build (raw.detection_changes, macros/detection_changes.sql); the pre-hook first removes their old versions, so
+-- a detection whose intervals are all gone (its only day loaded again without it) leaves nothing behind.
+-- depends_on: {{ ref('stg_detections__changes') }}
 with
-
-changes as (
-    select * from {{ ref('stg_detections__changes') }}
-),
 
 intervals as (
     select
@@ -83,6 +79,7 @@ select
     *,
     valid_to is null as is_current,
     min(valid_from) over (partition by detection_key) as first_seen,
-    -- how far into the change log this build read: the next build starts after it
-    (select max(changes.changed_at) from changes) as changes_through
+    -- where the next build reads the change log from: the oldest transaction still running as this one reads
+    -- it (its changes, and any later one's, may not be visible yet)
+    pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_from_xid
 from versions
