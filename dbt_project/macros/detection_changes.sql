@@ -14,8 +14,8 @@
     {{ return(run_query(mark_sql).columns[0].values()[0]) }}
 {%- endmacro %}
 
-{% macro changed_detection_keys() %}
-    {%- set mark = detection_changes_mark() %}
+{# the detections to derive again, given detection_changes_mark() (none: all of them) #}
+{% macro changed_detection_keys(mark) %}
     {%- if mark is none -%}
         select presence.detection_key from {{ ref('stg_detections__presence') }} as presence
     {%- else -%}
@@ -26,10 +26,11 @@
 {# pre_hook: the changed detections' old rows go first; the build appends what they derive to now #}
 {% macro forget_changed_detections() %}
 {% if is_incremental() %}
-    {%- if detection_changes_mark() is none %}
+    {%- set mark = detection_changes_mark() %}
+    {%- if mark is none %}
     delete from {{ this }}
     {%- else %}
-    delete from {{ this }} where detection_key in ({{ changed_detection_keys() }})
+    delete from {{ this }} where detection_key in ({{ changed_detection_keys(mark) }})
     {%- endif %}
 {% endif %}
 {% endmacro %}

@@ -129,7 +129,10 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
         with psycopg.connect(built) as conn:
             store_partition(conn, day, [AccountScan("aws", account, datetime.now(UTC), records,
                                                     completed_at=datetime.now(UTC))])
-        done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--select",
+        dbt_run()
+
+    def dbt_run(*args):
+        done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, *args, "--select",
                                "int_detection_versions_derived"], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:]
 
@@ -150,7 +153,5 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
     load(d12, "a'", "b")  # c was new on the 12th: loaded again without it, c has no interval left
     assert of("c") == [] and of("a") == [(d10, d12), (d12, None)]
     daily = versions()
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--full-refresh", "--select",
-                           "int_detection_versions_derived"], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:]
+    dbt_run("--full-refresh")
     assert versions() == daily

@@ -107,7 +107,7 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
 
     previous: the account's versions at the day (previous_versions), (region, service, native_id) ->
     (content_hash, state_hash). Given it, only what differs is staged: on a daily load ~1 % of what is read."""
-    staged, kept, seen = Staged(diffed=previous is not None), [], set()
+    staged, kept, seen_keys = Staged(diffed=previous is not None), [], set()
     for record in scan.records:
         why = rec.problem(record)
         if why:
@@ -127,7 +127,7 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
             if before is not None:
                 staged.probe.append(key)
         if previous is not None:
-            seen.add(key)
+            seen_keys.add(key)
         if declared_tags is not None:
             staged.declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
         if keep_json:
@@ -137,7 +137,7 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
     if previous is not None:
         # gone: known before, in a scope that was read (not skipped as unchanged, not failed), and not seen now
         not_read = scan.unchanged_scopes | scan.failed_scopes
-        staged.probe += [key for key in previous if key not in seen and key[:2] not in not_read]
+        staged.probe += [key for key in previous if key not in seen_keys and key[:2] not in not_read]
     if keep_json:
         staged.records_json = rec.canonical_json(kept)
     return staged

@@ -33,7 +33,7 @@ intervals as (
         lag(valid_to) over (partition by detection_key order by valid_from) as previous_end
     from {{ ref('stg_detections__presence') }}
     {%- if is_incremental() %}
-        where detection_key in ({{ changed_detection_keys() }})
+        where detection_key in ({{ changed_detection_keys(detection_changes_mark()) }})
     {%- endif %}
 ),
 

@@ -6,7 +6,7 @@ source as (
 
 renamed as (
     select
-        md5(concat_ws('|', source, account_id, region, service, native_id)) as detection_key,
+        {{ detection_key() }} as detection_key,
         partition_date,
         changed_xid,
         changed_at

@@ -19,7 +19,7 @@ renamed as (
         valid_from,
         valid_to,
         valid_to is null as is_current,
-        md5(concat_ws('|', source, account_id, region, service, native_id)) as detection_key
+        {{ detection_key() }} as detection_key
     from source
 )
 
