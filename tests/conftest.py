@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,10 +120,22 @@ def dagster_instance(pg_server_url, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """`dbt parse` once per session (the manifest is built, never committed)."""
+    """`dbt parse` once per session (the manifest is built, never committed).
+
+    Each xdist worker parses into its own directory and renames the manifest into place: parsing straight into
+    target/ let one worker read the manifest while the other was half-way through writing it."""
+    target = settings.DBT_PROJECT_DIR / "target"
+    scratch = target / f"parse-{os.getpid()}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    if (target / "partial_parse.msgpack").exists():
+        shutil.copy2(target / "partial_parse.msgpack", scratch)
     subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--project-dir",
-                    str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)], check=True)
-    return settings.DBT_PROJECT_DIR / "target" / "manifest.json"
+                    str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+                    "--target-path", str(scratch)], check=True)
+    manifest = target / "manifest.json"
+    os.replace(scratch / "manifest.json", manifest)  # atomic: a reader sees the old file or the new, never half
+    shutil.rmtree(scratch)
+    return manifest
 
 
 @pytest.fixture(scope="session")
