@@ -7,16 +7,35 @@
   So a replaced table is renamed aside instead (a lock on itself alone), and dropped when the run ends.
 
   This overrides dbt's own drop_relation_if_exists, which the table and incremental materializations call for
-  the replaced table (named <model>__dbt_backup); every other drop is unchanged.
+  the replaced table (named <model>__dbt_backup, which on a first build does not exist: `if exists`); every
+  other drop is unchanged.
 #}
 {% macro drop_relation_if_exists(relation) %}
-    {%- if relation is not none and relation.type == 'table' and relation.identifier.endswith('__dbt_backup') %}
+    {%- if relation is not none and relation.type == 'table' and relation.identifier.endswith('__dbt_backup')
+        and not feeds_a_materialized_view(relation) %}
         {% call statement('retire_replaced_table', auto_begin=False) -%}
-            alter table {{ relation }} rename to {{ relation.identifier ~ '_' ~ invocation_id[:8] }}
+            alter table if exists {{ relation }} rename to {{ relation.identifier ~ '_' ~ invocation_id[:8] }}
         {%- endcall %}
     {%- elif relation is not none %}
         {% do adapter.drop_relation(relation) %}
     {%- endif %}
+{% endmacro %}
+
+{#
+  A materialized view is refreshed in place, not rebuilt, so it stays on the table it was created over: one
+  over a replaced table is dropped with it at once (cascade), as dbt always did, and its model creates it again
+  over the new table.
+#}
+{% macro feeds_a_materialized_view(relation) %}
+    {%- set sql %}
+        select exists (
+            select from pg_depend as d
+            inner join pg_rewrite as r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+            inner join pg_class as v on r.ev_class = v.oid
+            where d.refobjid = to_regclass('{{ relation.include(database=False) }}') and v.relkind = 'm'
+        )
+    {%- endset %}
+    {{ return(execute and run_query(sql).columns[0].values()[0]) }}
 {% endmacro %}
 
 {#
