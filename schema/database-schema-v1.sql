@@ -135,6 +135,12 @@ CREATE TABLE intermediate.int_analytic_api_calls_extracted (
     indicator_value text
 );
 
+CREATE TABLE intermediate.int_configurations_fingerprinted (
+    content_hash text,
+    parsed_at timestamp with time zone,
+    fingerprint text
+);
+
 CREATE TABLE intermediate.int_detection_logic_joined (
     id uuid,
     detection_id uuid,
@@ -2137,5 +2143,6 @@ CREATE INDEX threat_indicators_indicator_type_idx ON marts.threat_indicators USI
 CREATE INDEX threat_indicators_indicator_type_indicator_value_idx ON marts.threat_indicators USING btree (indicator_type, indicator_value);
 CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING btree (provider_id);
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
+CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_uidx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_uidx ON marts.snapshot_storage USING btree (snapshot_id);
