@@ -155,3 +155,17 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
     daily = versions()
     dbt_run("--full-refresh")
     assert versions() == daily
+
+
+def test_a_rebuild_leaves_no_replaced_table_behind(built, db):
+    """Replaced tables are renamed aside during a build and dropped when it ends (macros/retire_replaced_tables.sql):
+    none is left, and the rebuilt health keeps its rows and its key to detections."""
+    before = db.execute("select count(*) from marts.detection_health").fetchone()
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--select",
+                           "detection_deprecation_impact", "detection_health"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert db.execute("select count(*) from marts.detection_health").fetchone() == before
+    assert db.execute("select relname from pg_class where relname like '%%dbt_backup%%'").fetchall() == []
+    assert db.execute("""select count(*) from pg_constraint where contype = 'f'
+                         and conrelid = 'marts.detection_health'::regclass""").fetchone() == (1,)
