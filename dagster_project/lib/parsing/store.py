@@ -22,11 +22,21 @@ LOGIC_COLUMNS = ["content_hash", "parser_version", "detection_type", "parse_conf
                  "trigger_conditions", "actions", "severity", "reason"]
 SIGNAL_COLUMNS = ["content_hash", "signal_type", "value", "qualifier"]
 
+# Found in two steps: the anti-join alone, which may run in parallel (a cursor's query cannot), then the
+# documents of just those configurations. One cursor over the anti-join read 1M stored configurations to find
+# none pending in 3.8 s at 1M; the two steps take 1.4 s (and 6.3 s against 12.4 s when all are pending).
 PENDING_SQL = """
-select c.content_hash, c.detection_type, c.document
+create temp table parse_pending on commit drop as
+select c.content_hash
 from raw.detection_contents c
-left join raw.detection_logic l on l.content_hash = c.content_hash
-where c.kind = 'config' and (l.content_hash is null or l.parser_version <> %s)
+where c.kind = 'config' and not exists (
+    select from raw.detection_logic l where l.content_hash = c.content_hash and l.parser_version = %s
+)
+"""
+PENDING_DOCUMENTS_SQL = """
+select c.content_hash, c.detection_type, c.document
+from parse_pending p
+join raw.detection_contents c on c.content_hash = p.content_hash
 order by c.content_hash
 """
 
@@ -41,9 +51,12 @@ class ParseStats:
 
 def _pending_batches(conn: psycopg.Connection) -> Iterator[list[tuple]]:
     """Contents to (re)parse, from a server-side cursor so memory stays flat however many there are."""
+    conn.execute("drop table if exists pg_temp.parse_pending")  # a caller's transaction may parse twice
+    conn.execute(PENDING_SQL, (PARSER_VERSION,))
+    conn.execute("analyze parse_pending")  # the join below is planned on how many are pending: 10k or 1M
     with conn.cursor(name="dcv_parse_pending") as cur:
         cur.itersize = BATCH_SIZE
-        cur.execute(PENDING_SQL, (PARSER_VERSION,))
+        cur.execute(PENDING_DOCUMENTS_SQL)
         while rows := cur.fetchmany(BATCH_SIZE):
             yield rows
 
