@@ -11,13 +11,6 @@
 -- fingerprints only the configurations parsed since the last build, and a re-parse replaces the row. Computed
 -- afresh every day, the fingerprints sorted all ~2.5M signals of a 1M-detection organization: ~3 s of
 -- coverage_overlaps and ~300 MB spilled to disk.
-{%- set mark -%}
-    {%- if is_incremental() and execute -%}
-        {{ run_query("select coalesce(max(parsed_at), '-infinity')::text from " ~ this).columns[0].values()[0] }}
-    {%- else -%}
-        -infinity
-    {%- endif -%}
-{%- endset %}
 
 with
 
@@ -26,8 +19,7 @@ parsed as (
         content_hash,
         parsed_at
     from {{ ref('stg_detections__logic') }}
-    -- a parse commits as one transaction stamped with its start time, so nothing lands behind this mark
-    where parsed_at > '{{ mark }}'::timestamptz
+    where parsed_at > '{{ parse_mark() }}'::timestamptz
 )
 
 select

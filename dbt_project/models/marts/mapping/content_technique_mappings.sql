@@ -21,15 +21,10 @@
 -- then (a 1M-detection day's 10k new configurations: 7.6 s -> 2.0 s).
 {%- set in_batch -%}
     {%- if is_incremental() %}
-        {#- the mark is read once and written in as a literal, so the planner sees how few rows follow it; it is
-            read at compile time, before the pre-hook runs, so over the rows the pre-hook keeps #}
-        {%- set mark_sql = "select coalesce(max(parsed_at), '-infinity')::text from " ~ this
-            ~ " where knowledge_fingerprint = " ~ mapping_knowledge_fingerprint() %}
-        {%- set mark = run_query(mark_sql).columns[0].values()[0] if execute else '-infinity' %}
-        -- a parse commits as one transaction stamped with its start time, so nothing lands behind this mark
+        {#- read at compile time, before the pre-hook runs, so over the rows the pre-hook keeps #}
         and content_hash in (
             select logic.content_hash from {{ ref('stg_detections__logic') }} as logic
-            where logic.parsed_at > '{{ mark }}'::timestamptz
+            where logic.parsed_at > '{{ parse_mark("knowledge_fingerprint = " ~ mapping_knowledge_fingerprint()) }}'::timestamptz
         )
     {%- endif %}
 {%- endset %}
