@@ -17,6 +17,12 @@ REGION = "us-east-1"
 FLAGS = ("--quiet", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project")
 
 
+def dbt_run(*args):
+    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, *args], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def record(detection_type, service, native_id, api_object, related=None):
     return {"provider": "aws", "account_id": ACCOUNT, "region": REGION, "service": service,
             "detection_type": detection_type, "native_id": native_id, "name": native_id.split(":")[-1],
@@ -129,12 +135,7 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
         with psycopg.connect(built) as conn:
             store_partition(conn, day, [AccountScan("aws", account, datetime.now(UTC), records,
                                                     completed_at=datetime.now(UTC))])
-        dbt_run()
-
-    def dbt_run(*args):
-        done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, *args, "--select",
-                               "int_detection_versions_derived"], capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout[-3000:]
+        dbt_run("--select", "int_detection_versions_derived")
 
     def versions():
         return db.execute("select detection_key, version, native_id, content_hash, valid_from, valid_to, first_seen "
@@ -153,7 +154,7 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
     load(d12, "a'", "b")  # c was new on the 12th: loaded again without it, c has no interval left
     assert of("c") == [] and of("a") == [(d10, d12), (d12, None)]
     daily = versions()
-    dbt_run("--full-refresh")
+    dbt_run("--full-refresh", "--select", "int_detection_versions_derived")
     assert versions() == daily
 
 
@@ -161,10 +162,7 @@ def test_a_rebuild_leaves_no_replaced_table_behind(built, db):
     """Replaced tables are renamed aside during a build and dropped when it ends (macros/retire_replaced_tables.sql):
     none is left, and the rebuilt health keeps its rows and its key to detections."""
     before = db.execute("select count(*) from marts.detection_health").fetchone()
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, "--select",
-                           "detection_deprecation_impact", "detection_health"], capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:]
+    dbt_run("--select", "detection_deprecation_impact", "detection_health")
     assert db.execute("select count(*) from marts.detection_health").fetchone() == before
     assert db.execute("select relname from pg_class where relname like '%%dbt_backup%%'").fetchall() == []
     assert db.execute("""select count(*) from pg_constraint where contype = 'f'
