@@ -7,14 +7,15 @@
   Arrays and json compare as text: the intermediate table's types may differ in width (varchar[] vs text[])
   from the contract's, never in value. Large columns that the compared ones determine (a version's document,
   its parsed logic) are left out of the intermediate table and joined by the mart for the rows it writes.
-  The first build and --full-refresh write everything (docs/benchmark.md).
+  The first build and --full-refresh write everything (docs/benchmark.md). `scope`: a predicate on `computed`
+  that limits the comparison to the rows computed again (macros/detection_scope.sql).
 #}
-{% macro changed_rows(computed) %}
+{% macro changed_rows(computed, scope='true') %}
 select computed.*
 from {{ computed }} as computed
 {% if is_incremental() %}
     {%- set columns = adapter.get_columns_in_relation(computed) | rejectattr('name', 'equalto', 'id') | list %}
-    where not exists (
+    where {{ scope }} and not exists (
         select from {{ this }} as existing
         where
             existing.id = computed.id
@@ -33,10 +34,10 @@ from {{ computed }} as computed
 {% endif %}
 {% endmacro %}
 
-{# post_hook: rows the full computation no longer produces (a rejected mapping, a superseded version's health). #}
-{% macro delete_vanished_rows(computed) %}
+{# post_hook: rows the computation no longer produces (a rejected mapping), among those in `scope` (on `existing`) #}
+{% macro delete_vanished_rows(computed, scope='true') %}
 {% if is_incremental() %}
     delete from {{ this }} as existing
-    where not exists (select from {{ computed }} as computed where computed.id = existing.id)
+    where {{ scope }} and not exists (select from {{ computed }} as computed where computed.id = existing.id)
 {% endif %}
 {% endmacro %}

@@ -134,6 +134,56 @@ def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
     assert _fingerprints(db) == merged
 
 
+def _daily_run(url, *args):
+    scratch.dbt(url, "run", "--quiet", "--exclude", "resource_type:seed", *args, window=(DAY2, DAY2))
+
+
+def test_daily_run_computes_only_changed_detections_until_people_change_one(built, db, warehouse_url):
+    """A daily build computes a detection again only when a load or a parse changed it
+    (macros/detection_scope.sql): a row nothing changed is not even read. A change to people's attributes is
+    fingerprinted, so the next build computes everything once and the owner reaches the mart."""
+    _daily_run(warehouse_url)
+    key, account, native_id, name = db.execute(
+        """select detection_key, account_identifier, native_id, name from intermediate.int_detections_assembled
+           where is_current order by detection_key limit 1""").fetchone()
+    # a stand-in for work a scoped run must skip: a daily run that read this detection would restore its name
+    db.execute("update intermediate.int_detections_assembled set name = 'not computed again' "
+               "where detection_key = %s", (key,))
+    _daily_run(warehouse_url)
+    assert db.execute("select name from intermediate.int_detections_assembled where detection_key = %s and "
+                      "is_current", (key,)).fetchone() == ("not computed again",)
+
+    db.execute("insert into app.detection_attributes (account_id, native_id, owner) values (%s, %s, 'secops')",
+               (account, native_id))
+    _daily_run(warehouse_url)
+    assert db.execute("select name, owner from marts.detections where detection_key = %s and is_current",
+                      (key,)).fetchone() == (name, "secops")
+    merged = _fingerprints(db)
+    scratch.dbt(warehouse_url, "run", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
+                window=(DAY2, DAY2))
+    assert _fingerprints(db) == merged
+
+
+def test_a_configuration_parsed_again_reaches_its_detections_on_the_daily_run(built, db, warehouse_url):
+    """A parse of a configuration already in use (a parser upgrade) changes its detections' logic and mappings
+    on the next daily run, though no load changed them; the result equals a full rebuild."""
+    _daily_run(warehouse_url)
+    content_hash, parsed_at = db.execute(
+        """select l.content_hash, l.parsed_at from marts.detection_logic as l
+           inner join marts.content_technique_mappings as c on l.content_hash = c.content_hash
+           order by l.content_hash limit 1""").fetchone()
+    db.execute("delete from raw.detection_logic where content_hash = %s", (content_hash,))
+    parse_pending(db)
+    _daily_run(warehouse_url)
+    stamps = db.execute("select distinct parsed_at from marts.detection_logic where content_hash = %s",
+                        (content_hash,)).fetchall()
+    assert len(stamps) == 1 and stamps[0][0] > parsed_at
+    merged = _fingerprints(db)
+    scratch.dbt(warehouse_url, "run", "--quiet", "--full-refresh", "--exclude", "resource_type:seed",
+                window=(DAY2, DAY2))
+    assert _fingerprints(db) == merged
+
+
 def test_content_mappings_follow_new_parses_and_knowledge_changes(built, db, warehouse_url):
     """content_technique_mappings maps, on a daily run, only what was parsed since its last build; rows built
     with other knowledge are all remapped. Either way the table equals a full rebuild."""

@@ -3,6 +3,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ forget_changed_detections() }}",
+    post_hook="{{ ensure_index(['derived_xid']) }}",
 ) }}
 
 -- Detection versions from presence intervals (gaps and islands): consecutive intervals of one detection with
@@ -81,5 +82,8 @@ select
     min(valid_from) over (partition by detection_key) as first_seen,
     -- where the next build reads the change log from: the oldest transaction still running as this one reads
     -- it (its changes, and any later one's, may not be visible yet)
-    pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_from_xid
+    pg_snapshot_xmin(pg_current_snapshot())::text::bigint as changes_from_xid,
+    -- which build derived the row: later builds' transactions have larger ids, so the models built per detection
+    -- find exactly the detections derived since their own last build (macros/detection_scope.sql)
+    txid_current() as derived_xid
 from versions

@@ -1,10 +1,24 @@
+{%- set scope = {'inputs': 'int_detection_inputs_fingerprinted', 'parsed_from': none,
+                  'column': 'detection_key'} %}
+{%- set hooks = detection_scope_hooks(scope, forget=true) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=hooks.pre,
+    post_hook=["{{ ensure_index(['detection_key']) }}"] + hooks.post,
+) }}
+{%- set state = detection_build_state(scope) %}
+
 -- Every version of every detection (spec §B), without its configuration document: raw_config and status
 -- follow from content_hash and is_current, so `detections` reads documents only for the rows it writes
--- (a daily run's ~1 %, not a million documents into this table every day).
+-- (a daily run's ~1 %, not a million documents into this table every day). A daily run assembles only the
+-- detections whose versions were derived again (macros/detection_scope.sql).
 with
 
 versions as (
     select * from {{ ref('int_detection_versions_derived') }}
+    where {{ in_detection_scope(state, 'detection_key') }}
 ),
 
 attributes as (

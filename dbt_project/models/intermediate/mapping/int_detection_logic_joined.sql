@@ -1,7 +1,19 @@
 -- Normalized logic per detection (spec §D). Parsing happens once per distinct configuration
 -- (raw.detection_logic, keyed by content hash); this fans it out to every detection version using it. The
 -- parsed documents (entities, conditions, actions) follow from content_hash and parsed_at, so detection_logic
--- reads them only for the rows it writes rather than a million of them into this table every day.
+-- reads them only for the rows it writes rather than a million of them into this table every day. A daily run
+-- joins only the detections whose versions were derived again or whose configuration was parsed again
+-- (macros/detection_scope.sql).
+{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'column': 'detection_id'} %}
+{%- set hooks = detection_scope_hooks(scope, forget=true) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=hooks.pre,
+    post_hook=["{{ ensure_index(['detection_id']) }}"] + hooks.post,
+) }}
+{%- set state = detection_build_state(scope) %}
 select
     {{ stable_id(["'logic'", 'detections.id']) }} as id,
     detections.id as detection_id,
@@ -14,3 +26,4 @@ select
     logic.content_hash
 from {{ ref('detections') }} as detections
 inner join {{ ref('stg_detections__logic') }} as logic on detections.content_hash = logic.content_hash
+where {{ in_detection_scope(state, 'detections.id') }}

@@ -1,7 +1,20 @@
 -- Detection <-> technique mappings (spec §E) for every detection version: inferred per configuration
 -- (content_technique_mappings), plus people's manual mappings, with people's verdicts applied. Human input
 -- lives in app.* keyed by (provider, account, native id) and is carried onto the active ATT&CK version by
--- review_state_remapped, so it survives every rebuild, configuration change and ATT&CK upgrade.
+-- review_state_remapped, so it survives every rebuild, configuration change and ATT&CK upgrade. A daily run
+-- resolves only the detections whose versions were derived again or whose configuration was mapped again; a
+-- change in people's mappings or verdicts, or in the knowledge, resolves all (macros/detection_scope.sql).
+{%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
+                  'column': 'detection_id'} %}
+{%- set hooks = detection_scope_hooks(scope, forget=true) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook=hooks.pre,
+    post_hook=["{{ ensure_index(['detection_id']) }}"] + hooks.post,
+) }}
+{%- set state = detection_build_state(scope) %}
 with
 
 detections as (
@@ -14,6 +27,7 @@ detections as (
         content_hash,
         last_modified
     from {{ ref('detections') }}
+    where {{ in_detection_scope(state, 'id') }}
 ),
 
 remapped as (

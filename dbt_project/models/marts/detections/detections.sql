@@ -1,9 +1,13 @@
+{%- set scope = {'inputs': 'int_detection_inputs_fingerprinted', 'parsed_from': none,
+                  'column': 'detection_key'} %}
+{%- set hooks = detection_scope_hooks(scope) %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
-    post_hook=["{{ add_foreign_keys() }}"],
+    pre_hook=hooks.pre,
+    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
     indexes=[
         {'columns': ['account_id', 'status']},
         {'columns': ['service_id']},
@@ -19,11 +23,13 @@
 -- the versions that are new or changed (a new version, or the one it superseded), and reads the configuration
 -- documents of those alone. Rows are never deleted here: other marts reference them. Superseded and removed
 -- versions have status 'deprecated', so the spec's queries (status = 'enabled') see exactly the live
--- configuration; previous_version_id chains them.
+-- configuration; previous_version_id chains them. Only the detections whose versions were derived again are
+-- compared (macros/detection_scope.sql).
+{%- set state = detection_build_state(scope) %}
 with
 
 changed as (
-    {{ changed_rows(ref('int_detections_assembled')) }}
+    {{ changed_rows(ref('int_detections_assembled'), in_detection_scope(state, 'computed.detection_key')) }}
 )
 
 select

@@ -45,7 +45,9 @@ ended as (
     where valid_to is not null and {{ partition_filter('valid_to') }}
 ),
 
-changes as (
+-- materialized: the day's intervals are not in the planner's statistics yet, so it expects one row and would
+-- otherwise aggregate them again for every scan it joins (7.6 s -> 0.5 s on a 1M-detection day, EXPLAIN ANALYZE)
+changes as materialized (
     select
         coalesce(s.collection_source, e.collection_source) as collection_source,
         coalesce(s.account_identifier, e.account_identifier) as account_identifier,

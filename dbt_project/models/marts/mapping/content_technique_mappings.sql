@@ -7,6 +7,7 @@
         "{{ forget_mappings_of_other_knowledge() }}",
         "{% if is_incremental() %}set local enable_nestloop = off{% endif %}",
     ],
+    post_hook="{{ ensure_index(['parsed_at']) }}",
     indexes=[
         {'columns': ['technique_id']},
     ],

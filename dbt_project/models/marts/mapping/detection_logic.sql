@@ -1,9 +1,12 @@
+{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'column': 'detection_id'} %}
+{%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_logic_joined') %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
-    post_hook=["{{ delete_vanished_rows(ref('int_detection_logic_joined')) }}", "{{ add_foreign_keys() }}"],
+    pre_hook=hooks.pre,
+    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
     indexes=[
         {'columns': ['parse_confidence']},
     ],
@@ -11,11 +14,13 @@
 
 -- Normalized logic per detection version (spec §D), joined in int_detection_logic_joined; a daily run writes
 -- only the new versions' rows, and reads the parsed documents of those alone (a version's content_hash and
--- parsed_at, which the change test compares, determine them).
+-- parsed_at, which the change test compares, determine them). Only the detections whose versions were derived
+-- again or whose configuration was parsed again are compared (macros/detection_scope.sql).
+{%- set state = detection_build_state(scope) %}
 with
 
 changed as (
-    {{ changed_rows(ref('int_detection_logic_joined')) }}
+    {{ changed_rows(ref('int_detection_logic_joined'), in_detection_scope(state, 'computed.detection_id')) }}
 )
 
 select

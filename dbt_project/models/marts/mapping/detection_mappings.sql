@@ -1,9 +1,13 @@
+{%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
+                  'column': 'detection_id'} %}
+{%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_mappings_resolved') %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
     unique_key='id',
     on_schema_change='fail',
-    post_hook=["{{ delete_vanished_rows(ref('int_detection_mappings_resolved')) }}", "{{ add_foreign_keys() }}"],
+    pre_hook=hooks.pre,
+    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
     indexes=[
         {'columns': ['technique_id', 'confidence_score']},
         {'columns': ['confidence_score']},
@@ -14,5 +18,8 @@
 
 -- Detection <-> technique mappings (spec §E), resolved in int_detection_mappings_resolved; a daily run writes
 -- only new or changed mappings and removes the ones that no longer apply (a rejected verdict). The last index
--- serves the review queue: pending mappings, strongest first (mappings_pending_review).
-{{ changed_rows(ref('int_detection_mappings_resolved')) }}
+-- serves the review queue: pending mappings, strongest first (mappings_pending_review). Only the detections
+-- resolved again are compared (macros/detection_scope.sql).
+-- depends_on: {{ ref('content_technique_mappings') }}
+{%- set state = detection_build_state(scope) %}
+{{ changed_rows(ref('int_detection_mappings_resolved'), in_detection_scope(state, 'computed.detection_id')) }}
