@@ -141,6 +141,12 @@ CREATE TABLE intermediate.int_configurations_fingerprinted (
     fingerprint text
 );
 
+CREATE TABLE intermediate.int_detection_inputs_fingerprinted (
+    accounts text,
+    catalog text,
+    detection_attributes text
+);
+
 CREATE TABLE intermediate.int_detection_logic_joined (
     id uuid,
     detection_id uuid,
@@ -184,7 +190,8 @@ CREATE TABLE intermediate.int_detection_versions_derived (
     valid_to date,
     is_current boolean,
     first_seen date,
-    changes_from_xid bigint
+    changes_from_xid bigint,
+    derived_xid bigint
 );
 
 CREATE TABLE intermediate.int_detections_assembled (
@@ -210,6 +217,11 @@ CREATE TABLE intermediate.int_detections_assembled (
     valid_from date,
     valid_to date,
     is_current boolean
+);
+
+CREATE TABLE intermediate.int_mapping_inputs_fingerprinted (
+    mapping_review text,
+    mapping_knowledge text
 );
 
 CREATE TABLE intermediate.int_tactics_compared (
@@ -2100,6 +2112,7 @@ CREATE INDEX accounts_provider_id_idx ON marts.accounts USING btree (provider_id
 CREATE INDEX api_deprecations_end_of_life_date_idx ON marts.api_deprecations USING btree (end_of_life_date);
 CREATE INDEX api_deprecations_provider_id_idx ON marts.api_deprecations USING btree (provider_id);
 CREATE INDEX attack_objects_type ON raw.attack_objects USING btree (attack_version, stix_type);
+CREATE INDEX content_technique_mappings_parsed_at_idx ON marts.content_technique_mappings USING btree (parsed_at);
 CREATE INDEX content_technique_mappings_technique_id_idx ON marts.content_technique_mappings USING btree (technique_id);
 CREATE INDEX coverage_gaps_account_id_idx ON marts.coverage_gaps USING btree (account_id);
 CREATE INDEX coverage_gaps_risk_score_idx ON marts.coverage_gaps USING btree (risk_score);
@@ -2131,6 +2144,10 @@ CREATE INDEX detections_last_modified_idx ON marts.detections USING btree (last_
 CREATE INDEX detections_name_idx ON marts.detections USING btree (name);
 CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_id);
 CREATE INDEX detections_to_tsvector_english_regconfig_coalesce_name_characte ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
+CREATE INDEX int_detection_logic_joined_detection_id_idx ON intermediate.int_detection_logic_joined USING btree (detection_id);
+CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.int_detection_mappings_resolved USING btree (detection_id);
+CREATE INDEX int_detection_versions_derived_derived_xid_idx ON intermediate.int_detection_versions_derived USING btree (derived_xid);
+CREATE INDEX int_detections_assembled_detection_key_idx ON intermediate.int_detections_assembled USING btree (detection_key);
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
 CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin (platforms);
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
