@@ -10,7 +10,10 @@
   missing mark: the marks live in the table's comment, so a new or fully refreshed table is built in full.
 
   `scope` is a model's description of this: {'inputs': model name or none, 'parsed_from': model name or none,
-  'column': 'detection_key' | 'detection_id'} (the column its rows name a detection by). The pre-hooks collect
+  'upstream': the scoped model it reads, or none; 'column': 'detection_key' | 'detection_id'} (the column its rows
+  name a detection by). A model reads its upstream only as far as the upstream has read (its marks are bounded
+  by the upstream's) and makes a full pass after the upstream made one, so building a mart alone, or an
+  intermediate table with --full-refresh, leaves nothing behind. The pre-hooks collect
   the detections to compute into a temporary table, analyzed, so the body and the deletes are planned for the
   day's few thousand rows rather than a guess. Fingerprints and versions come from tables only dbt writes, so the
   body and the hooks of one build agree. Parses land outside dbt: the parse mark is saved in the pre-hook, before
@@ -21,6 +24,7 @@
     {%- set versions = ref('int_detection_versions_derived') %}
     {%- set fingerprints = ref(scope.inputs) if scope.inputs else none %}
     {%- set parsed_from = ref(scope.parsed_from) if scope.parsed_from else none %}
+    {%- set upstream = ref(scope.upstream) if scope.upstream else none %}
     {%- if scope.column == 'detection_id' %}{% do ref('detections') %}{% endif %}
     {#- a first or full build reads nothing before it runs (the tables it would read may not exist yet) #}
     {%- if not execute or not (is_incremental() or saving) %}{{ return({'full': true}) }}{% endif %}
@@ -42,19 +46,37 @@
             '{{ local_md5(code | join("\n")) }}',
             {%- endif %}
             {% if is_incremental() -%}
-            coalesce(obj_description('{{ this.schema }}.{{ this.identifier }}'::regclass, 'pg_class'), '')
+            coalesce(obj_description('{{ this.schema }}.{{ this.identifier }}'::regclass, 'pg_class'), ''),
+            {%- else -%}
+            '',
+            {%- endif %}
+            {% if upstream -%}
+            coalesce(obj_description(to_regclass('{{ upstream.schema }}.{{ upstream.identifier }}'), 'pg_class'), '')
             {%- else -%}
             ''
             {%- endif %}
     {%- endset %}
     {%- set row = run_query(state_sql).rows[0] %}
     {%- set before = fromjson(row[3]) if row[3].startswith('{') else {} %}
+    {#- a model reads its intermediate (or `detections`) only as far as that has read: its marks are bounded by the
+        upstream's, and the upstream's last full pass (its generation) is part of its fingerprint #}
+    {%- set up = fromjson(row[4]) if row[4].startswith('{') else {} %}
+    {%- set versions_xid = up.get('versions_xid', '0') if upstream else row[0] %}
+    {#- a parse mark from outside dbt (the parser's table) is not bounded: it is saved before the body reads #}
+    {%- set parsed_bounded = upstream is not none and parsed_from is not none
+                             and up.get('parsed_at', '-infinity') != '-infinity' %}
+    {%- set parsed_at = up.parsed_at if parsed_bounded else row[1] %}
+    {%- set inputs = local_md5(row[2] ~ up.get('generation', '')) %}
+    {%- set full = not is_incremental() or before.get('inputs') != inputs or (upstream and not up) %}
     {{ return({
-        'now': {'versions_xid': row[0], 'parsed_at': row[1], 'inputs': row[2]},
+        'now': {'versions_xid': versions_xid, 'parsed_at': parsed_at, 'inputs': inputs,
+                'generation': invocation_id if full else before.generation},
         'before': before,
-        'full': not is_incremental() or before.get('inputs') != row[2],
+        'full': full,
         'scope': scope,
         'parsed_from': parsed_from,
+        'versions_bounded': upstream is not none,
+        'parsed_bounded': parsed_bounded,
     }) }}
 {% endmacro %}
 
@@ -93,7 +115,9 @@
     create temporary table detection_scope_keys on commit drop as
     select distinct v.detection_key as detection
     from {{ ref('int_detection_versions_derived') }} as v
-    where v.derived_xid > {{ state.before.versions_xid }};
+    where
+        v.derived_xid > {{ state.before.versions_xid }}
+        {%- if state.versions_bounded %} and v.derived_xid <= {{ state.now.versions_xid }}{% endif %};
         {%- if scope.column == 'detection_id' %}
     analyze detection_scope_keys;
     create temporary table detection_scope on commit drop as
@@ -106,7 +130,9 @@
     from {{ ref('detections') }} as d
     where d.content_hash in (
         select p.content_hash from {{ state.parsed_from }} as p
-        where p.parsed_at > '{{ state.before.parsed_at }}'::timestamptz
+        where
+            p.parsed_at > '{{ state.before.parsed_at }}'::timestamptz
+            {%- if state.parsed_bounded %} and p.parsed_at <= '{{ state.now.parsed_at }}'::timestamptz{% endif %}
     )
             {%- endif %};
         {%- else %}

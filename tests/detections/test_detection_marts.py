@@ -158,12 +158,32 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
     assert versions() == daily
 
 
+def test_a_mart_built_alone_reads_its_intermediate_only_as_far_as_that_has_read(built, db):
+    """Building `detections` alone (as materializing that one asset in the Dagster UI does) must not skip what its
+    intermediate has not assembled yet: the new detection arrives when both are built."""
+    account = "310987654321"
+    with psycopg.connect(built) as conn:
+        store_partition(conn, date(2026, 4, 20), [AccountScan(
+            "aws", account, datetime.now(UTC), [{**metric_filter("alone", "M"), "account_id": account}],
+            completed_at=datetime.now(UTC))])
+    dbt_run("--select", "int_detection_versions_derived")
+
+    def in_mart():
+        return db.execute("select count(*) from marts.detections where account_identifier = %s",
+                          (account,)).fetchone()[0]
+
+    dbt_run("--select", "detections")
+    assert in_mart() == 0  # not assembled yet
+    dbt_run("--select", "int_detections_assembled", "detections")
+    assert in_mart() == 1
+
+
 def test_a_rebuild_leaves_no_replaced_table_behind(built, db):
     """Replaced tables are renamed aside during a build and dropped when it ends (macros/retire_replaced_tables.sql):
-    none is left, and the rebuilt health keeps its rows and its key to detections."""
-    before = db.execute("select count(*) from marts.detection_health").fetchone()
+    none is left, and the rebuilt health keeps one row per live detection and its key to detections."""
     dbt_run("--select", "detection_deprecation_impact", "detection_health")
-    assert db.execute("select count(*) from marts.detection_health").fetchone() == before
+    live = db.execute("select count(*) from marts.detections where is_current").fetchone()
+    assert live[0] > 0 and db.execute("select count(*) from marts.detection_health").fetchone() == live
     assert db.execute("select relname from pg_class where relname like '%%dbt_backup%%'").fetchall() == []
     assert db.execute("""select count(*) from pg_constraint where contype = 'f'
                          and conrelid = 'marts.detection_health'::regclass""").fetchone() == (1,)

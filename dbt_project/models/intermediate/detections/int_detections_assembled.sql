@@ -1,5 +1,5 @@
 {%- set scope = {'inputs': 'int_detection_inputs_fingerprinted', 'parsed_from': none,
-                  'column': 'detection_key'} %}
+                  'upstream': none, 'column': 'detection_key'} %}
 {%- set hooks = detection_scope_hooks(scope, forget=true) %}
 {{ config(
     materialized='incremental',

@@ -4,7 +4,8 @@
 -- reads them only for the rows it writes rather than a million of them into this table every day. A daily run
 -- joins only the detections whose versions were derived again or whose configuration was parsed again
 -- (macros/detection_scope.sql).
-{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'column': 'detection_id'} %}
+{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'upstream': 'detections',
+                  'column': 'detection_id'} %}
 {%- set hooks = detection_scope_hooks(scope, forget=true) %}
 {{ config(
     materialized='incremental',

@@ -5,7 +5,7 @@
 -- resolves only the detections whose versions were derived again or whose configuration was mapped again; a
 -- change in people's mappings or verdicts, or in the knowledge, resolves all (macros/detection_scope.sql).
 {%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
-                  'column': 'detection_id'} %}
+                  'upstream': 'detections', 'column': 'detection_id'} %}
 {%- set hooks = detection_scope_hooks(scope, forget=true) %}
 {{ config(
     materialized='incremental',

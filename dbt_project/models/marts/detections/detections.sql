@@ -1,5 +1,5 @@
 {%- set scope = {'inputs': 'int_detection_inputs_fingerprinted', 'parsed_from': none,
-                  'column': 'detection_key'} %}
+                  'upstream': 'int_detections_assembled', 'column': 'detection_key'} %}
 {%- set hooks = detection_scope_hooks(scope) %}
 {{ config(
     materialized='incremental',

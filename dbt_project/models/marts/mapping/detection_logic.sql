@@ -1,4 +1,5 @@
-{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'column': 'detection_id'} %}
+{%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic',
+                  'upstream': 'int_detection_logic_joined', 'column': 'detection_id'} %}
 {%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_logic_joined') %}
 {{ config(
     materialized='incremental',

@@ -1,5 +1,5 @@
 {%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
-                  'column': 'detection_id'} %}
+                  'upstream': 'int_detection_mappings_resolved', 'column': 'detection_id'} %}
 {%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_mappings_resolved') %}
 {{ config(
     materialized='incremental',
