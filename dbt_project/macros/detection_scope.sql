@@ -6,19 +6,21 @@
   - configurations parsed or mapped since (`parsed_from`: a model with content_hash and parsed_at).
   Everything else they read is fingerprinted: the small inputs (`inputs`, a one-row model: accounts and people's
   attributes in int_detection_inputs_fingerprinted; manual mappings, verdicts and the mapping knowledge in
-  int_mapping_inputs_fingerprinted) and the SQL of the model and its parents. A different fingerprint means one full pass, as does a
-  missing mark: the marks live in the table's comment, so a new or fully refreshed table is built in full.
+  int_mapping_inputs_fingerprinted) and the SQL of the model and its parents. A different fingerprint means one
+  full pass, as does a missing mark: the marks live in the table's comment, so a new or fully refreshed table is
+  built in full.
 
-  `scope` is a model's description of this: {'inputs': model name or none, 'parsed_from': model name or none,
-  'upstream': the scoped model it reads, or none; 'column': 'detection_key' | 'detection_id'} (the column its rows
-  name a detection by). A model reads its upstream only as far as the upstream has read (its marks are bounded
-  by the upstream's) and makes a full pass after the upstream made one, so building a mart alone, or an
-  intermediate table with --full-refresh, leaves nothing behind. The pre-hooks collect
-  the detections to compute into a temporary table, analyzed, so the body and the deletes are planned for the
-  day's few thousand rows rather than a guess. Fingerprints and versions come from tables only dbt writes, so the
-  body and the hooks of one build agree. Parses land outside dbt: the parse mark is saved in the pre-hook, before
-  the body reads, so a parse that commits during a build is read again by the next one rather than missed. A
-  reviewer's verdict saved during a build is in the next build's fingerprint.
+  `scope` describes a model: {'inputs': model or none, 'parsed_from': model or none, 'upstream': the scoped
+  model it reads or none, 'column': 'detection_key' | 'detection_id' (how its rows name a detection)}.
+  - A model reads its upstream only as far as the upstream has read (its marks are bounded by the upstream's),
+    and makes a full pass after the upstream made one: building a mart alone, or its intermediate table with
+    --full-refresh, leaves nothing behind.
+  - The pre-hooks collect the detections to compute into a temporary table, analyzed, so the body and the
+    deletes are planned for the day's few thousand rows rather than a guess.
+  - Fingerprints, versions and upstream marks come from tables only dbt writes, so the body and the hooks of one
+    build agree. Parses land outside dbt: that mark is saved in the pre-hook, before the body reads, so a parse
+    that commits during a build is read again by the next one rather than missed. A reviewer's verdict saved
+    during a build is in the next build's fingerprint.
 #}
 {% macro detection_build_state(scope, saving=false) %}
     {%- set versions = ref('int_detection_versions_derived') %}

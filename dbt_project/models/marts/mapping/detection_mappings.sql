@@ -20,6 +20,5 @@
 -- only new or changed mappings and removes the ones that no longer apply (a rejected verdict). The last index
 -- serves the review queue: pending mappings, strongest first (mappings_pending_review). Only the detections
 -- resolved again are compared (macros/detection_scope.sql).
--- depends_on: {{ ref('content_technique_mappings') }}
 {%- set state = detection_build_state(scope) %}
 {{ changed_rows(ref('int_detection_mappings_resolved'), in_detection_scope(state, 'computed.detection_id')) }}
