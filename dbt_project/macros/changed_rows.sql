@@ -34,7 +34,7 @@ from {{ computed }} as computed
 {% endif %}
 {% endmacro %}
 
-{# post_hook: rows the computation no longer produces (a rejected mapping), among those in `scope` (on `existing`) #}
+{# hook: rows the computation no longer produces (a rejected mapping), among those in `scope` (on `existing`) #}
 {% macro delete_vanished_rows(computed, scope='true') %}
 {% if is_incremental() %}
     delete from {{ this }} as existing

@@ -92,8 +92,8 @@
 {%- endmacro %}
 
 {# the hooks of a scoped model. Before the body: collect the detections to compute again; forget their rows (an
-   intermediate table, `forget`) or delete those of their rows the intermediate no longer produces (a mart,
-   `vanished_from`); save this build's marks. #}
+   intermediate table, `forget`, indexed on the scope's column for that) or delete those of their rows the
+   intermediate no longer produces (a mart, `vanished_from`); save this build's marks. #}
 {% macro detection_scope_hooks(scope, forget=false, vanished_from=none) %}
     {%- set pre = ["{{ collect_detection_scope(" ~ scope ~ ") }}"] %}
     {%- if forget %}{% do pre.append("{{ forget_scoped_detections(" ~ scope ~ ") }}") %}{% endif %}
@@ -101,9 +101,10 @@
         {%- do pre.append("{{ delete_vanished_rows(ref('" ~ vanished_from ~ "'), in_detection_scope("
                            ~ "detection_build_state(" ~ scope ~ "), 'existing." ~ scope.column ~ "')) }}") %}
     {%- endif %}
+    {%- set post = ["{{ ensure_index(['" ~ scope.column ~ "']) }}"] if forget else [] %}
     {{ return({
         'pre': pre + ["{{ save_detection_build_state(" ~ scope ~ ", 'pre') }}"],
-        'post': ["{{ save_detection_build_state(" ~ scope ~ ", 'post') }}"],
+        'post': post + ["{{ save_detection_build_state(" ~ scope ~ ", 'post') }}"],
     }) }}
 {% endmacro %}
 
@@ -111,7 +112,7 @@
    commits #}
 {% macro collect_detection_scope(scope) %}
     {%- set state = detection_build_state(scope) %}
-    {%- if execute and not state.full %}
+    {%- if not state.full %}
     -- a day's few thousand detections are probed by index (the pages are cached): halves the deletes at 1M
     set local random_page_cost = 1.1;
     create temporary table detection_scope_keys on commit drop as

@@ -6,7 +6,7 @@
     incremental_strategy='append',
     on_schema_change='sync_all_columns',
     pre_hook=hooks.pre,
-    post_hook=["{{ ensure_index(['detection_key']) }}"] + hooks.post,
+    post_hook=hooks.post,
 ) }}
 {%- set state = detection_build_state(scope) %}
 
