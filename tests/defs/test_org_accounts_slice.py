@@ -88,3 +88,22 @@ def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, expo
     assert db.execute("select criticality, environment from marts.accounts "
                       "where account_identifier = '111111111111'").fetchone() == ("high", "prod")
     assert db.execute("select count(*) from app.account_attributes").fetchone() == (1,)
+
+
+def test_a_value_longer_than_the_contract_fails_the_build_and_keeps_the_table(dbt_manifest, warehouse_url, db,
+                                                                             export_dir):
+    """Contract tables are built as CREATE TABLE AS (macros/create_table_as.sql): a column the model leaves wider
+    than the contract (accounts' owner is text in app, varchar(255) in the mart) still gets the contract's type as
+    the INSERT gave it, so an overlong value fails the build and is never cut; the last good table stays."""
+    dbt = str(Path(sys.executable).parent / "dbt")
+    db.execute("insert into app.account_attributes (account_id, owner) values ('222222222222', repeat('x', 256))")
+    try:
+        failed = subprocess.run([dbt, "run", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+                                 "--select", "accounts"], capture_output=True, text=True, timeout=600)
+        assert failed.returncode != 0
+        assert "value too long for type character varying(255)" in failed.stdout
+        assert db.execute("select count(*), count(owner) from marts.accounts").fetchone() == (2, 0)
+        assert db.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
+                          "'marts.accounts'::regclass and attname = 'owner'").fetchone() == ("character varying(255)",)
+    finally:
+        db.execute("delete from app.account_attributes where account_id = '222222222222'")

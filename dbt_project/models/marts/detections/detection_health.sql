@@ -114,7 +114,7 @@ states as (
 deprecations as (
     select
         impact.detection_id,
-        array_agg(dep.api_name order by dep.api_name) as deprecated_apis,
+        array_agg(dep.api_name::text order by dep.api_name) as deprecated_apis,
         bool_or(dep.end_of_life_date <= current_date) as past_end_of_life
     from {{ ref('detection_deprecation_impact') }} as impact
     inner join {{ ref('api_deprecations') }} as dep on impact.deprecation_id = dep.id
