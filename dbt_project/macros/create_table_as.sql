@@ -2,8 +2,8 @@
   A table with an enforced contract is built as CREATE TABLE AS, then given the contract's constraints in one
   ALTER TABLE. dbt-postgres creates the constrained table first and fills it with INSERT … SELECT: PostgreSQL
   never runs an INSERT's query in parallel, and the primary key and unique indexes then take each row as it
-  arrives (random uuids into btrees) instead of being built once from sorted data. Measured at 1M detections
-  in docs/benchmark.md.
+  arrives (random uuids into btrees) instead of being built once from sorted data (docs/decisions.md,
+  measured).
   What the contract guarantees is kept:
   - dbt's own check that the query's columns and types match the contract runs first, as before;
   - that check ignores length and precision (text vs varchar(20)), which the INSERT applied by assignment cast:
