@@ -57,7 +57,7 @@
    built once) #}
 {% macro contract_constraints_added(relation) %}
     {%- set clauses, table_level = [], [] %}
-    {%- for name, column in model['columns'].items() %}
+    {%- for column in model['columns'].values() %}
         {%- set quoted = adapter.quote(column.name) if column.get('quote') else column.name %}
         {%- for c in column.get('constraints') or [] %}
             {%- if c.type == 'not_null' %}
