@@ -3,7 +3,11 @@
     incremental_strategy='append',
     on_schema_change='fail',
     tags=['partitioned'],
-    pre_hook=["{{ replace_partition_window('calculated_at::date') }}", "{{ prune_history('calculated_at') }}"],
+    pre_hook=[
+        "{{ replace_partition_window('calculated_at::date') }}",
+        "{{ prune_history('calculated_at') }}",
+        "set local enable_nestloop = off",
+    ],
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['calculated_at']},
@@ -11,6 +15,9 @@
 ) }}
 
 -- Coverage per account x tactic x scan day (spec §F; docs/coverage-semantics.md "Scores per tactic").
+-- Nested loops are off, as in coverage_history, which reads the same detections: the planner expects ~5k live
+-- detections on the day (938k at 1M) and probes mappings and health once per detection. At 1M, the day's select
+-- alone: 2.3 / 2.1 s -> 0.31 / 0.30 s, the same 10,802 rows.
 with
 
 days as (
