@@ -92,13 +92,13 @@
 {%- endmacro %}
 
 {# the hooks of a scoped model. Before the body: collect the detections to compute again; forget their rows (an
-   intermediate table, `forget`, indexed on the scope's column for that) or delete those of their rows the
-   intermediate no longer produces (a mart, `vanished_from`); save this build's marks. #}
-{% macro detection_scope_hooks(scope, forget=false, vanished_from=none) %}
+   intermediate table, `forget`, indexed on the scope's column for that) or delete those of their rows its
+   upstream intermediate no longer produces (a mart, `delete_vanished`); save this build's marks. #}
+{% macro detection_scope_hooks(scope, forget=false, delete_vanished=false) %}
     {%- set pre = ["{{ collect_detection_scope(" ~ scope ~ ") }}"] %}
     {%- if forget %}{% do pre.append("{{ forget_scoped_detections(" ~ scope ~ ") }}") %}{% endif %}
-    {%- if vanished_from %}
-        {%- do pre.append("{{ delete_vanished_rows(ref('" ~ vanished_from ~ "'), in_detection_scope("
+    {%- if delete_vanished %}
+        {%- do pre.append("{{ delete_vanished_rows(ref('" ~ scope.upstream ~ "'), in_detection_scope("
                            ~ "detection_build_state(" ~ scope ~ "), 'existing." ~ scope.column ~ "')) }}") %}
     {%- endif %}
     {%- set post = ["{{ ensure_index(['" ~ scope.column ~ "']) }}"] if forget else [] %}
@@ -106,6 +106,14 @@
         'pre': pre + ["{{ save_detection_build_state(" ~ scope ~ ", 'pre') }}"],
         'post': post + ["{{ save_detection_build_state(" ~ scope ~ ", 'post') }}"],
     }) }}
+{% endmacro %}
+
+{# the config of a scoped intermediate table: rows of the detections in scope are forgotten, then appended again
+   (`{{ config(**detection_scope_intermediate(scope)) }}`) #}
+{% macro detection_scope_intermediate(scope) %}
+    {%- set hooks = detection_scope_hooks(scope, forget=true) %}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'append',
+               'on_schema_change': 'sync_all_columns', 'pre_hook': hooks.pre, 'post_hook': hooks.post}) }}
 {% endmacro %}
 
 {# pre_hook: the detections to compute again, by key or id, in a temporary table that lives until the build

@@ -1,13 +1,6 @@
 {%- set scope = {'inputs': 'int_detection_inputs_fingerprinted', 'parsed_from': none,
                   'upstream': none, 'column': 'detection_key'} %}
-{%- set hooks = detection_scope_hooks(scope, forget=true) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook=hooks.pre,
-    post_hook=hooks.post,
-) }}
+{{ config(**detection_scope_intermediate(scope)) }}
 {%- set state = detection_build_state(scope) %}
 
 -- Every version of every detection (spec §B), without its configuration document: raw_config and status

@@ -6,14 +6,7 @@
 -- (macros/detection_scope.sql).
 {%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic', 'upstream': 'detections',
                   'column': 'detection_id'} %}
-{%- set hooks = detection_scope_hooks(scope, forget=true) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook=hooks.pre,
-    post_hook=hooks.post,
-) }}
+{{ config(**detection_scope_intermediate(scope)) }}
 {%- set state = detection_build_state(scope) %}
 select
     {{ stable_id(["'logic'", 'detections.id']) }} as id,

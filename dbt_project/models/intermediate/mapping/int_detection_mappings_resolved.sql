@@ -6,14 +6,7 @@
 -- change in people's mappings or verdicts, or in the knowledge, resolves all (macros/detection_scope.sql).
 {%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
                   'upstream': 'detections', 'column': 'detection_id'} %}
-{%- set hooks = detection_scope_hooks(scope, forget=true) %}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='sync_all_columns',
-    pre_hook=hooks.pre,
-    post_hook=hooks.post,
-) }}
+{{ config(**detection_scope_intermediate(scope)) }}
 {%- set state = detection_build_state(scope) %}
 with
 

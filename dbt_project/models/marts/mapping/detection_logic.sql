@@ -1,6 +1,6 @@
 {%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic',
                   'upstream': 'int_detection_logic_joined', 'column': 'detection_id'} %}
-{%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_logic_joined') %}
+{%- set hooks = detection_scope_hooks(scope, delete_vanished=true) %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',

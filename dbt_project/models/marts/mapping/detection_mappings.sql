@@ -1,6 +1,6 @@
 {%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
                   'upstream': 'int_detection_mappings_resolved', 'column': 'detection_id'} %}
-{%- set hooks = detection_scope_hooks(scope, vanished_from='int_detection_mappings_resolved') %}
+{%- set hooks = detection_scope_hooks(scope, delete_vanished=true) %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
