@@ -22,6 +22,8 @@ AWKWARD = [
     {"Id": 2**70, "Negative": -(2**63)},
     {2: "integer keys", 10: "sort as text"},
     {"LastModified": datetime(2026, 11, 25, 12, 0, tzinfo=UTC), "Text": "1e5 looks like a float"},
+    {"Name": "rule-1", "Version": "v2e-1", "Tiny": 4e-06, "Last": [3e-09]},
+    1e-07,
     [],
     {},
 ]
