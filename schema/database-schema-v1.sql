@@ -37,6 +37,27 @@ CREATE SCHEMA snapshots;
 
 CREATE SCHEMA staging;
 
+CREATE FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+    deleted bigint;
+    below bigint;
+begin
+    with gone as (
+        delete from raw.detection_changes
+        where changed_xid < consumed_below and changed_at < now() - make_interval(days => keep_days)
+        returning changed_xid
+    )
+    select count(*), max(changed_xid) + 1 into deleted, below from gone;
+    if deleted > 0 then
+        insert into raw.detection_changes_pruned (pruned_below_xid, rows_deleted) values (below, deleted);
+    end if;
+    return deleted;
+end
+$$;
+
 SET default_table_access_method = heap;
 
 CREATE TABLE app.account_attributes (
@@ -846,6 +867,12 @@ CREATE TABLE raw.detection_changes (
     partition_date date NOT NULL,
     changed_xid bigint DEFAULT ((pg_current_xact_id())::text)::bigint NOT NULL,
     changed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE raw.detection_changes_pruned (
+    pruned_below_xid bigint NOT NULL,
+    rows_deleted bigint NOT NULL,
+    pruned_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE raw.detection_contents (
@@ -1963,6 +1990,9 @@ GRANT USAGE ON SCHEMA marts TO bi_reader;
 GRANT USAGE ON SCHEMA raw TO dcv_ingest;
 GRANT USAGE ON SCHEMA raw TO dcv_transform;
 
+REVOKE ALL ON FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) TO dcv_transform;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app.account_attributes TO dcv_ingest;
 GRANT SELECT ON TABLE app.account_attributes TO dcv_transform;
 
@@ -2061,6 +2091,9 @@ GRANT SELECT ON TABLE raw.declared_mappings TO dcv_transform;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.detection_changes TO dcv_ingest;
 GRANT SELECT ON TABLE raw.detection_changes TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.detection_changes_pruned TO dcv_ingest;
+GRANT SELECT ON TABLE raw.detection_changes_pruned TO dcv_transform;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.detection_contents TO dcv_ingest;
 GRANT SELECT ON TABLE raw.detection_contents TO dcv_transform;

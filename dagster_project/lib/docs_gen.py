@@ -71,7 +71,8 @@ raw.org_accounts: accounts x scan days (~1,000 a day)
 raw.quarantine: rare; one per rejected input
 raw.detection_contents: 1 per distinct configuration or runtime state (100k-1M)
 raw.detection_presence: 1 per interval a detection was seen unchanged (~1M+, grows with changes)
-raw.detection_changes: 1 per detection a load changed (~1M on a first load, then ~1-2 % of detections a day)
+raw.detection_changes: 1 per detection a load changed (~1M on a first load, then ~1-2 % of detections a day); rows a build has read are deleted after change_log_keep_days (7), so about a week of changes
+raw.detection_changes_pruned: 1 per build that pruned the change log (~1 a day)
 raw.scans: sources x accounts x days (~1,000 a day)
 raw.declared_mappings: ~1 per declared technique per configuration hash (10k-100k)
 raw.detection_logic: 1 per parsed configuration hash (10k-100k)

@@ -4,14 +4,20 @@
   at or after the position their rows record: the oldest transaction still running when the last build read
   the log (changes_from_xid), so nothing that committed during or after it is skipped. The position is read once
   at compile time and written in as a literal, so the planner sees how few changes follow it. A table without a
-  position (built before the change log) is derived again in full, once.
+  position (built before the change log), or whose position is behind where the log has been pruned, is derived
+  again in full, once.
 #}
 {% macro detection_changes_mark() %}
     {%- if not execute %}{{ return(0) }}{% endif %}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
     {%- if 'changes_from_xid' not in columns %}{{ return(none) }}{% endif %}
-    {%- set mark_sql = "select coalesce(max(changes_from_xid), 0) from " ~ this %}
-    {{ return(run_query(mark_sql).columns[0].values()[0]) }}
+    {%- set mark_sql -%}
+        select
+            (select coalesce(max(changes_from_xid), 0) from {{ this }}),
+            (select coalesce(max(pruned_below_xid), 0) from {{ source('detections', 'detection_changes_pruned') }})
+    {%- endset %}
+    {%- set row = run_query(mark_sql).rows[0] %}
+    {{ return(none if row[0] < row[1] else row[0]) }}
 {%- endmacro %}
 
 {# the detections to derive again, given detection_changes_mark() (none: all of them) #}
@@ -33,4 +39,12 @@
     delete from {{ this }} where detection_key in ({{ changed_detection_keys(mark) }})
     {%- endif %}
 {% endif %}
+{% endmacro %}
+
+{# post_hook: the change-log rows this build has read (before its new position) are no longer needed here; the
+   log's owner deletes those older than change_log_keep_days (schema/migrations/versions/0012) #}
+{% macro prune_read_changes() %}
+    select raw.prune_detection_changes(
+        (select coalesce(max(changes_from_xid), 0) from {{ this }}), {{ var('change_log_keep_days') }}
+    )
 {% endmacro %}

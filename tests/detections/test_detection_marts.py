@@ -158,6 +158,52 @@ def test_versions_follow_the_change_log_as_a_full_rebuild_would(built, db):
     assert versions() == daily
 
 
+def test_the_change_log_is_pruned_once_read_and_a_reader_behind_the_pruning_derives_everything(built, db):
+    """A build deletes the change-log rows it has read once they are older than change_log_keep_days (through
+    raw.prune_detection_changes: dbt's role still cannot delete from raw). A reader whose position is behind
+    where the log was pruned (a second target, a table restored from backup) may have missed a deleted change:
+    it derives every detection again rather than skip one."""
+    account = "410987654321"
+    keep_none = ("--vars", "{change_log_keep_days: 0}")
+
+    def load(day, name):
+        with psycopg.connect(built) as conn:
+            store_partition(conn, day, [AccountScan("aws", account, datetime.now(UTC), [
+                {**metric_filter(name, "M"), "account_id": account}], completed_at=datetime.now(UTC))])
+
+    def mark():
+        return db.execute("select max(changes_from_xid) from intermediate.int_detection_versions_derived").fetchone()[0]
+
+    def versions():
+        return db.execute("select detection_key, version, content_hash, valid_from, valid_to "
+                          "from intermediate.int_detection_versions_derived order by 1, 2").fetchall()
+
+    load(date(2026, 4, 21), "kept")
+    dbt_run("--select", "int_detection_versions_derived")  # the default keeps a week: nothing is deleted yet
+    assert db.execute("select count(*) from raw.detection_changes where native_id = 'trail:kept'").fetchone() == (1,)
+    load(date(2026, 4, 21), "pruned")
+    dbt_run("--select", "int_detection_versions_derived", *keep_none)
+    assert db.execute("select count(*) from raw.detection_changes where changed_xid < %s", (mark(),)).fetchone() == (0,)
+    pruned_below, deleted = db.execute("select pruned_below_xid, rows_deleted from raw.detection_changes_pruned "
+                                       "order by pruned_at desc limit 1").fetchone()
+    assert deleted >= 2 and pruned_below <= mark()
+
+    with psycopg.connect(built, autocommit=True) as conn:
+        conn.execute("set role dcv_transform")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("delete from raw.detection_changes")
+
+    # a reader that never saw 'pruned' (its rows gone, its position from before the pruning)
+    db.execute("delete from intermediate.int_detection_versions_derived where native_id = 'trail:pruned'")
+    db.execute("update intermediate.int_detection_versions_derived set changes_from_xid = 0")
+    dbt_run("--select", "int_detection_versions_derived", *keep_none)
+    daily = versions()
+    assert db.execute("select count(*) from intermediate.int_detection_versions_derived "
+                      "where native_id = 'trail:pruned'").fetchone() == (1,)
+    dbt_run("--full-refresh", "--select", "int_detection_versions_derived")
+    assert versions() == daily
+
+
 def test_a_mart_built_alone_reads_its_intermediate_only_as_far_as_that_has_read(built, db):
     """Building `detections` alone (as materializing that one asset in the Dagster UI does) must not skip what its
     intermediate has not assembled yet: the new detection arrives when both are built."""

@@ -3,7 +3,7 @@
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ forget_changed_detections() }}",
-    post_hook="{{ ensure_index(['derived_xid']) }}",
+    post_hook=["{{ ensure_index(['derived_xid']) }}", "{{ prune_read_changes() }}"],
 ) }}
 
 -- Detection versions from presence intervals (gaps and islands): consecutive intervals of one detection with
@@ -12,7 +12,7 @@
 -- Incremental: a daily run derives again only the detections whose intervals a load changed since the last
 -- build (raw.detection_changes, macros/detection_changes.sql); the pre-hook first removes their old versions, so
 -- a detection whose intervals are all gone (its only day loaded again without it) leaves nothing behind.
--- depends_on: {{ ref('stg_detections__changes') }}
+-- depends_on: {{ ref('stg_detections__changes') }}, {{ source('detections', 'detection_changes_pruned') }}
 with
 
 intervals as (
