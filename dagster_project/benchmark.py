@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import time
 import uuid
@@ -22,6 +23,7 @@ import psycopg
 from dagster_project.defs.detections.collect import export_scans
 from dagster_project.lib import sample_org
 from dagster_project.lib import settings as settings_mod
+from dagster_project.lib.detections.snapshots import SnapshotWriter
 from dagster_project.lib.detections.store import previous_scope_digests, previous_versions, store_partition
 from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.sources.exports import read_export
@@ -125,14 +127,15 @@ def copy_baseline(url: str, export_dir: Path, *, spec_table: bool) -> tuple[int,
     return count, seconds
 
 
-def ingest(url: str, export_dir: Path, day: date) -> tuple[int, float]:
+def ingest(url: str, export_dir: Path, day: date, snapshot_dir: Path) -> tuple[int, float]:
+    """The detections asset's load: the day's records into raw and each account's snapshot file."""
     started = time.perf_counter()
     rejects: list = []
     with connection.connect(url) as conn, connection.connect(url, autocommit=True) as reader:
         known = previous_scope_digests(conn, "export", day)
-        scans = export_scans(export_dir, rejects, known, workers=settings_mod.load().read_workers,
+        scans = export_scans(export_dir, rejects, known, workers=settings_mod.load().read_workers, keep_json=True,
                              versions=previous_versions(reader, "export", day))
-        stats = store_partition(conn, day, scans)
+        stats = store_partition(conn, day, scans, snapshots=SnapshotWriter(snapshot_dir))
         conn.commit()
     return stats.detections, time.perf_counter() - started
 
@@ -177,6 +180,8 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
     run = Run(accounts, detections)
     out_dir = cfg.home / "bench"
     export_dir = out_dir / "export"
+    snapshot_dir = out_dir / "snapshots"
+    shutil.rmtree(snapshot_dir, ignore_errors=True)
     day1 = datetime.now(UTC).date() - timedelta(days=1)
     day2 = day1 + timedelta(days=1)
     print(f"benchmark: {accounts:,} accounts x ~{detections:,} detections on {target.describe()}\n", flush=True)
@@ -195,7 +200,7 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         spec_copied, spec_copy_s = copy_baseline(url, export_dir, spec_table=True)
         run.add("raw COPY into the spec's detections table + indexes (rows/s)", round(spec_copied / spec_copy_s))
         full_started = time.perf_counter()
-        stored, ingest_s = ingest(url, export_dir, day1)
+        stored, ingest_s = ingest(url, export_dir, day1, snapshot_dir)
         run.add("ingest day 1: export -> raw (rows/s)", round(stored / ingest_s))
         run.add("ingest / COPY into the spec's detections table", round((stored / ingest_s)
                 / (spec_copied / spec_copy_s), 2), ">= 0.5")
@@ -220,7 +225,7 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=7, day=day2)
         os.sync()
         daily_started = time.perf_counter()
-        _, daily_ingest_s = ingest(url, export_dir, day2)
+        _, daily_ingest_s = ingest(url, export_dir, day2, snapshot_dir)
         _, daily_parse_s = parse(url)
         daily_dbt_s = build(url, day2, seed=False)
         daily_s = time.perf_counter() - daily_started
@@ -241,6 +246,9 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
         run.add("raw bytes added on day 2 (MB)", round((raw_after - raw_before) / 2**20, 1))
         run.add("raw bytes added per changed detection (KB)", round((raw_after - raw_before) / 1024 / max(changed, 1), 1))
         run.add("whole database growth on day 2 (MB, marts rebuilt)", round((db_after - db_before) / 2**20, 1))
+        day2_files = [p for p in snapshot_dir.glob(f"*/{day2.isoformat()}/*") if p.is_file()]
+        run.add("snapshot files written on day 2 (files / MB gzip)",
+                f"{len(day2_files):,} / {sum(p.stat().st_size for p in day2_files) / 2**20:.1f}")
 
         _queries(run, url, out_dir, spec_timeout_s)
     finally:

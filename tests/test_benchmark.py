@@ -31,6 +31,8 @@ def test_every_measure_is_reported_from_the_run(results):
     assert 0 < f["daily partition at ~1% churn, end to end (s)"] < f["full build: ingest + parse + map + dbt (s)"]
     assert f["detections changed on day 2"] > 0 and f["raw bytes added per changed detection (KB)"] > 0
     assert f["query patterns measured"] == len(queries.load_patterns())
+    # the load is the detections asset's, snapshot files included: one per account and day
+    assert f["snapshot files written on day 2 (files / MB gzip)"].startswith("3 / ")
     assert str(f["spec view / our gaps query"]).endswith("x")
     for what in ("ingest / COPY", "full build", "peak memory", "daily partition", "spec view / our gaps query"):
         assert what in table
