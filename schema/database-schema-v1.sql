@@ -2157,6 +2157,7 @@ CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING b
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
 CREATE INDEX coverage_scores_account_id_idx ON marts.coverage_scores USING btree (account_id);
 CREATE INDEX coverage_scores_calculated_at_idx ON marts.coverage_scores USING btree (calculated_at);
+CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (changed_at);
 CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
 CREATE INDEX detection_health_last_validated_idx ON marts.detection_health USING btree (last_validated);

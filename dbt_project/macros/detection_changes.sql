@@ -10,14 +10,20 @@
 {% macro detection_changes_mark() %}
     {%- if not execute %}{{ return(0) }}{% endif %}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- if 'changes_from_xid' not in columns %}{{ return(none) }}{% endif %}
+    {%- if 'changes_from_xid' not in columns or 'derived_xid' not in columns %}{{ return(none) }}{% endif %}
     {%- set mark_sql -%}
         select
-            (select coalesce(max(changes_from_xid), 0) from {{ this }}),
+            coalesce({{ changes_position() }}, 0),
             (select coalesce(max(pruned_below_xid), 0) from {{ source('detections', 'detection_changes_pruned') }})
     {%- endset %}
     {%- set row = run_query(mark_sql).rows[0] %}
     {{ return(none if row[0] < row[1] else row[0]) }}
+{%- endmacro %}
+
+{# the position the table's latest build recorded: builds run one after another, so the row derived last holds
+   the largest; read through the derived_xid index (max() over a million rows took 0.5 s) #}
+{% macro changes_position() -%}
+    (select changes_from_xid from {{ this }} where derived_xid is not null order by derived_xid desc limit 1)
 {%- endmacro %}
 
 {# the detections to derive again, given detection_changes_mark() (none: all of them) #}
@@ -44,7 +50,5 @@
 {# post_hook: the change-log rows this build has read (before its new position) are no longer needed here; the
    log's owner deletes those older than change_log_keep_days (schema/migrations/versions/0012) #}
 {% macro prune_read_changes() %}
-    select raw.prune_detection_changes(
-        (select coalesce(max(changes_from_xid), 0) from {{ this }}), {{ var('change_log_keep_days') }}
-    )
+    select raw.prune_detection_changes(coalesce({{ changes_position() }}, 0), {{ var('change_log_keep_days') }})
 {% endmacro %}

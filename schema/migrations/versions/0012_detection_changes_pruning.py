@@ -27,6 +27,8 @@ create table raw.detection_changes_pruned (
     pruned_at timestamptz not null default now()
 );
 grant select on raw.detection_changes_pruned to dcv_transform;
+-- the rows old enough to go are found directly, not among every row a build has read (1 s at 1M rows)
+create index detection_changes_changed_at on raw.detection_changes (changed_at);
 
 create function raw.prune_detection_changes(consumed_below bigint, keep_days integer)
 returns bigint
@@ -54,6 +56,7 @@ revoke all on function raw.prune_detection_changes(bigint, integer) from public;
 grant execute on function raw.prune_detection_changes(bigint, integer) to dcv_transform;
 """
 DOWN = """
+drop index if exists raw.detection_changes_changed_at;
 drop function if exists raw.prune_detection_changes(bigint, integer);
 drop table if exists raw.detection_changes_pruned;
 """
