@@ -35,11 +35,8 @@ _MAYBE_EXPONENT = re.compile(rb"e-[0-9]")
 
 
 def _has_short_exponent(text: bytes) -> bool:
-    for match in _MAYBE_EXPONENT.finditer(text):
-        at, after = match.start(), match.end()
-        if at and 48 <= text[at - 1] <= 57 and not (after < len(text) and 48 <= text[after] <= 57):
-            return True
-    return False
+    return any(text[m.start() - 1:m.start()].isdigit() and not text[m.end():m.end() + 1].isdigit()
+               for m in _MAYBE_EXPONENT.finditer(text))
 
 
 def canonical_json(value: Any) -> str:
