@@ -162,6 +162,11 @@ CREATE TABLE intermediate.int_configurations_fingerprinted (
     fingerprint text
 );
 
+CREATE TABLE intermediate.int_detection_health_inputs_fingerprinted (
+    deprecations text,
+    catalog text
+);
+
 CREATE TABLE intermediate.int_detection_inputs_fingerprinted (
     accounts text,
     catalog text,
@@ -455,12 +460,12 @@ CREATE TABLE marts.detection_deprecation_impact (
     detected_at timestamp without time zone
 );
 
-CREATE TABLE marts.detection_health (
+CREATE TABLE marts.detection_health_findings (
     id uuid NOT NULL,
     detection_id uuid NOT NULL,
+    account_id uuid,
     status character varying(20),
     health_score numeric(3,2),
-    last_validated timestamp without time zone,
     validation_method character varying(50),
     error_details text,
     issues_found text[],
@@ -468,11 +473,27 @@ CREATE TABLE marts.detection_health (
     trigger_count_30d integer,
     api_drift_detected boolean,
     deprecated_apis text[],
-    updated_at timestamp without time zone,
-    CONSTRAINT detection_health__dbt_tmp_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
-    CONSTRAINT detection_health__dbt_tmp_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
-    CONSTRAINT detection_health__dbt_tmp_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
+    CONSTRAINT detection_health_findings_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
+    CONSTRAINT detection_health_findings_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
+    CONSTRAINT detection_health_findings_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
 );
+
+CREATE VIEW marts.detection_health AS
+ SELECT findings.id,
+    findings.detection_id,
+    findings.status,
+    findings.health_score,
+    (accounts.last_scan_date)::timestamp without time zone AS last_validated,
+    findings.validation_method,
+    findings.error_details,
+    findings.issues_found,
+    findings.last_triggered,
+    findings.trigger_count_30d,
+    findings.api_drift_detected,
+    findings.deprecated_apis,
+    (accounts.last_scan_date)::timestamp without time zone AS updated_at
+   FROM (marts.detection_health_findings findings
+     LEFT JOIN marts.accounts accounts ON ((findings.account_id = accounts.id)));
 
 CREATE TABLE marts.detection_logic (
     id uuid NOT NULL,
@@ -1781,11 +1802,11 @@ ALTER TABLE ONLY marts.coverage_scores
 ALTER TABLE ONLY marts.detection_deprecation_impact
     ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_pkey PRIMARY KEY (detection_id, deprecation_id);
 
-ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health__dbt_tmp_detection_id_key UNIQUE (detection_id);
+ALTER TABLE ONLY marts.detection_health_findings
+    ADD CONSTRAINT detection_health_findings_detection_id_key UNIQUE (detection_id);
 
-ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health__dbt_tmp_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY marts.detection_health_findings
+    ADD CONSTRAINT detection_health_findings_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_logic
     ADD CONSTRAINT detection_logic_detection_id_key UNIQUE (detection_id);
@@ -1928,8 +1949,11 @@ ALTER TABLE ONLY marts.detection_deprecation_impact
 ALTER TABLE ONLY marts.detection_deprecation_impact
     ADD CONSTRAINT detection_deprecation_impact_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
-ALTER TABLE ONLY marts.detection_health
-    ADD CONSTRAINT detection_health_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
+ALTER TABLE ONLY marts.detection_health_findings
+    ADD CONSTRAINT detection_health_findings_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
+
+ALTER TABLE ONLY marts.detection_health_findings
+    ADD CONSTRAINT detection_health_findings_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
 
 ALTER TABLE ONLY marts.detection_logic
     ADD CONSTRAINT detection_logic_detection_id_fkey FOREIGN KEY (detection_id) REFERENCES marts.detections(id);
@@ -2035,6 +2059,8 @@ GRANT SELECT ON TABLE marts.coverage_overlaps TO bi_reader;
 GRANT SELECT ON TABLE marts.coverage_scores TO bi_reader;
 
 GRANT SELECT ON TABLE marts.detection_deprecation_impact TO bi_reader;
+
+GRANT SELECT ON TABLE marts.detection_health_findings TO bi_reader;
 
 GRANT SELECT ON TABLE marts.detection_health TO bi_reader;
 
@@ -2160,8 +2186,8 @@ CREATE INDEX coverage_scores_calculated_at_idx ON marts.coverage_scores USING bt
 CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (changed_at);
 CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
-CREATE INDEX detection_health_last_validated_idx ON marts.detection_health USING btree (last_validated);
-CREATE INDEX detection_health_status_idx ON marts.detection_health USING btree (status);
+CREATE INDEX detection_health_findings_account_id_idx ON marts.detection_health_findings USING btree (account_id);
+CREATE INDEX detection_health_findings_status_idx ON marts.detection_health_findings USING btree (status);
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);

@@ -91,11 +91,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# the hooks of a scoped model. Before the body: collect the detections to compute again; forget their rows (an
-   intermediate table, `forget`, indexed on the scope's column for that) or delete those of their rows its
-   upstream intermediate no longer produces (a mart, `delete_vanished`); save this build's marks. #}
-{% macro detection_scope_hooks(scope, forget=false, delete_vanished=false) %}
+{# the hooks of a scoped model. Before the body: collect the detections to compute again (and those a `widen`
+   macro adds: detections whose result reads another's); forget their rows (an intermediate table, `forget`,
+   indexed on the scope's column for that) or delete those of their rows its upstream intermediate no longer
+   produces (a mart, `delete_vanished`); save this build's marks. #}
+{% macro detection_scope_hooks(scope, forget=false, delete_vanished=false, widen=none) %}
     {%- set pre = ["{{ collect_detection_scope(" ~ scope ~ ") }}"] %}
+    {%- if widen %}{% do pre.append("{{ " ~ widen ~ "(" ~ scope ~ ") }}") %}{% endif %}
     {%- if forget %}{% do pre.append("{{ forget_scoped_detections(" ~ scope ~ ") }}") %}{% endif %}
     {%- if delete_vanished %}
         {%- do pre.append("{{ delete_vanished_rows(ref('" ~ scope.upstream ~ "'), in_detection_scope("

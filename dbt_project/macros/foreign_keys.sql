@@ -15,3 +15,37 @@
     {% endfor %}
 {% endif %}
 {% endmacro %}
+
+{#
+  pre-hook of every mart (dbt_project.yml): an incremental mart's foreign keys follow the tables they reference
+  when those are rebuilt. A table model is replaced each run (renamed aside, dropped when the run ends), and a
+  key keeps pointing at the copy it was made on: the next merge checked new rows against the previous run's
+  accounts (a new account failed the build), and the drop at the end of the run removed the key (cascade). A
+  key that is missing or points elsewhere is made again on the current table, NOT VALID: rows already there
+  were checked against the previous copy, whose ids the new one keeps (stable ids; no account or technique
+  ever leaves), and validating would read the whole table each day; new and changed rows are checked as they
+  arrive. Dropping the old key locks the mart until its build commits: BI reads of it wait that long (seconds).
+  Not outside the transaction (`transaction: false`): after such a hook dbt-postgres runs the others without
+  BEGIN, and the scope tables the hooks create (`on commit drop`) vanished before the model read them.
+#}
+{% macro repoint_foreign_keys() %}
+{% set meta = config.get('meta') %}
+{% if execute and meta is mapping and meta.get('foreign_keys') and is_incremental() %}
+    {% for fk in meta.get('foreign_keys') %}
+        {%- set name = this.identifier ~ '_' ~ fk['columns'] | join('_') ~ '_fkey' %}
+    do $repoint$
+    begin
+        if not exists (
+            select from pg_constraint
+            where conrelid = '{{ this }}'::regclass and conname = '{{ name }}'
+                and confrelid = '{{ this.schema }}.{{ fk['to'] }}'::regclass
+        ) then
+            alter table {{ this }} drop constraint if exists {{ name }};
+            alter table {{ this }} add constraint {{ name }} foreign key ({{ fk['columns'] | join(', ') }})
+                references {{ this.schema }}.{{ fk['to'] }} ({{ fk['to_columns'] | join(', ') }}) not valid;
+        end if;
+    end
+    $repoint$;
+    {% endfor %}
+{% endif %}
+{% endmacro %}

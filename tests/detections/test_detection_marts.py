@@ -224,12 +224,64 @@ def test_a_mart_built_alone_reads_its_intermediate_only_as_far_as_that_has_read(
     assert in_mart() == 1
 
 
-def test_a_rebuild_leaves_no_replaced_table_behind(built, db):
+def test_health_follows_what_its_verdict_reads_not_only_changed_detections(built, db):
+    """A daily build computes health again only for detections whose verdict can have changed: those a load
+    changed, metric filters beside an alarm that changed, and alarms whose 30-day trigger window moved past a
+    trigger. Everything else is not even read, and the result equals a full rebuild."""
+    account = "510987654321"
+    triggered = [{"HistorySummary": "Alarm updated from OK to ALARM", "Timestamp": "2026-04-10T08:00:00Z"}]
+
+    def load(day, records):
+        with psycopg.connect(built) as conn:
+            store_partition(conn, day, [AccountScan("aws", account, datetime(2026, day.month, day.day, tzinfo=UTC),
+                                                    [{**r, "account_id": account} for r in records],
+                                                    completed_at=datetime.now(UTC), regions=[REGION])])
+        dbt_run("--select", "+detection_health", "--exclude", "path:models/marts/attack",
+                "path:models/intermediate/attack")
+
+    def health():
+        return {name.split(":")[-1].split("/")[-1]: tuple(row) for name, *row in db.execute(
+            """select d.native_id, h.status, h.error_details, h.trigger_count_30d, h.last_validated
+               from marts.detection_health as h inner join marts.detections as d on h.detection_id = d.id
+               where d.account_identifier = %s""", (account,)).fetchall()}
+
+    watched, unchanged = metric_filter("watched", "Watched"), rule("unchanged")
+    quiet = alarm("quiet", "Quiet", history=triggered)
+    load(date(2026, 4, 25), [watched, alarm("watcher", "Watched"), quiet, unchanged])
+    assert {name: row[:3] for name, row in health().items()} == {
+        "watched": ("healthy", None, 0), "watcher": ("healthy", None, 0), "quiet": ("healthy", None, 1),
+        "unchanged": ("healthy", None, 0)}
+    # a stand-in for work a scoped run must skip: a run that computed this detection again would restore it
+    db.execute("""update marts.detection_health_findings set error_details = 'not computed again'
+                  where detection_id = (select id from marts.detections where native_id like '%%rule/unchanged')""")
+
+    load(date(2026, 5, 15), [watched, quiet, unchanged])  # the watcher alarm is gone; nothing else changed
+    after = health()
+    assert after["watched"][:2] == ("broken", "broken: metric filter feeds a metric no alarm watches")
+    assert after["quiet"][:3] == ("degraded", "degraded: not triggered in 30 days", 0)
+    assert after["unchanged"][1] == "not computed again"
+    assert {row[3] for row in after.values()} == {datetime(2026, 5, 15)}, "validated by the account's last scan"
+
+    daily = {name: row for name, row in after.items() if name != "unchanged"}
+    dbt_run("--full-refresh", "--select", "detection_health_findings", "detection_health")
+    rebuilt = health()
+    assert rebuilt.pop("unchanged")[:2] == ("healthy", None)
+    assert rebuilt == daily
+
+
+def test_a_rebuild_leaves_no_replaced_table_behind_and_keys_follow_the_tables_they_reference(built, db):
     """Replaced tables are renamed aside during a build and dropped when it ends (macros/retire_replaced_tables.sql):
-    none is left, and the rebuilt health keeps one row per live detection and its key to detections."""
-    dbt_run("--select", "detection_deprecation_impact", "detection_health")
+    none is left, and the rebuilt health keeps one row per live detection and its keys. An incremental mart's
+    keys move to the new copy of a table rebuilt beside it (accounts), rather than being dropped with the old."""
+    dbt_run("--select", "accounts", "detections")
+
+    def keys(table):
+        return sorted(db.execute("select confrelid::regclass::text from pg_constraint where contype = 'f' "
+                                 "and conrelid = %s::regclass", (table,)).fetchall())
+
+    assert keys("marts.detections") == [("marts.accounts",), ("marts.detection_services",), ("marts.detection_types",)]
+    dbt_run("--full-refresh", "--select", "detection_deprecation_impact", "detection_health_findings", "detection_health")
     live = db.execute("select count(*) from marts.detections where is_current").fetchone()
     assert live[0] > 0 and db.execute("select count(*) from marts.detection_health").fetchone() == live
     assert db.execute("select relname from pg_class where relname like '%%dbt_backup%%'").fetchall() == []
-    assert db.execute("""select count(*) from pg_constraint where contype = 'f'
-                         and conrelid = 'marts.detection_health'::regclass""").fetchone() == (1,)
+    assert keys("marts.detection_health_findings") == [("marts.accounts",), ("marts.detections",)]

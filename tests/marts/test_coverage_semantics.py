@@ -103,6 +103,7 @@ def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
 
 # incremental mart -> the key its rows are ordered by
 INCREMENTAL_MARTS = {"detections": "t.id", "detection_logic": "t.id", "detection_mappings": "t.id",
+                     "detection_health_findings": "t.detection_id",
                      "content_technique_mappings": "t.content_hash, t.technique_id"}
 
 

@@ -8,6 +8,7 @@
         "{{ prune_history('timestamp') }}",
         "set local enable_nestloop = off",
     ],
+    post_hook=["{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['technique_id']},
         {'columns': ['timestamp', 'is_covered', 'technique_id', 'attack_technique_id']},

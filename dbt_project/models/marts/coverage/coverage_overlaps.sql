@@ -20,7 +20,7 @@ counting as (
         coalesce(l.severity, '') || '|' || coalesce(l.actions::text, '') as response
     from {{ ref('detections') }} as d
     inner join {{ ref('detection_mappings') }} as m on d.id = m.detection_id
-    left join {{ ref('detection_health') }} as h on d.id = h.detection_id
+    left join {{ ref('detection_health_findings') }} as h on d.id = h.detection_id
     left join {{ ref('int_configurations_fingerprinted') }} as f on d.content_hash = f.content_hash
     left join {{ ref('stg_detections__logic') }} as l on d.content_hash = l.content_hash
     where

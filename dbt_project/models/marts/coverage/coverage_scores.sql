@@ -8,6 +8,7 @@
         "{{ prune_history('calculated_at') }}",
         "set local enable_nestloop = off",
     ],
+    post_hook=["{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['calculated_at']},

@@ -47,7 +47,7 @@ counting as (
             and (live.valid_to is null or days.day < live.valid_to)
     inner join {{ ref('detection_mappings') }} as mappings on live.id = mappings.detection_id
     -- health is judged on the live configuration; earlier versions have no health row and count as unknown
-    left join {{ ref('detection_health') }} as health on live.id = health.detection_id
+    left join {{ ref('detection_health_findings') }} as health on live.id = health.detection_id
     where
         live.configured_status = 'enabled'
         and coalesce(health.status, 'unknown') <> 'broken'

@@ -1,0 +1,257 @@
+{%- set scope = {'inputs': 'int_detection_health_inputs_fingerprinted', 'parsed_from': 'stg_detections__logic',
+                  'upstream': 'detections', 'column': 'detection_id'} %}
+{%- set hooks = detection_scope_hooks(scope, forget=true, widen='widen_health_scope') %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook=hooks.pre,
+    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
+    indexes=[
+        {'columns': ['status']},
+        {'columns': ['account_id']},
+    ],
+) }}
+
+-- Health of every live detection (spec §G) without the scan it was last validated by, which detection_health
+-- (a view) reads from the account: so a daily run computes again only the detections whose verdict can have
+-- changed (macros/detection_scope.sql; widen_health_scope adds the alarms, whose 30-day window moves daily, and
+-- the metric filters beside an alarm that changed), not all 1M. Each finding is named in issues_found; status
+-- is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy.
+{%- set state = detection_build_state(scope) %}
+with
+
+-- one pass over the live detections reads every configuration fact a check needs into narrow columns, so
+-- nothing wide (a configuration document) is carried through the joins and sorts below: carrying them
+-- spilled ~1.3 GB of sorts to disk at 1M detections
+live as (
+    select
+        d.id,
+        d.account_id,
+        d.region,
+        d.status,
+        d.state_hash,
+        d.content_hash,
+        types.type_name as detection_type,
+        accounts.last_scan_date,
+        case
+            when types.type_name = 'event_rule'
+                then jsonb_array_length(coalesce(d.raw_config -> 'related' -> 'targets', '[]')) = 0
+        end as has_no_targets,
+        case
+            when types.type_name = 'metric_alarm'
+                then
+                    jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
+                    or (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
+        end as has_no_actions,
+        case when types.type_name = 'metric_alarm' then d.raw_config -> 'api_object' ->> 'Namespace' end
+            as alarm_namespace,
+        case when types.type_name = 'metric_alarm' then d.raw_config -> 'api_object' ->> 'MetricName' end
+            as alarm_metric_name,
+        case when types.type_name = 'metric_filter' then d.raw_config -> 'api_object' -> 'metricTransformations' end
+            as metric_transformations,
+        case
+            when
+                types.type_name = 'guardduty_detector'
+                and jsonb_path_exists(d.raw_config -> 'api_object', '$.Features[*] ? (@.Status == "DISABLED")')
+                then (
+                    select string_agg(f ->> 'Name', ', ' order by f ->> 'Name')
+                    from jsonb_array_elements(d.raw_config -> 'api_object' -> 'Features') as f
+                    where f ->> 'Status' = 'DISABLED'
+                )
+        end as disabled_features
+    from {{ ref('detections') }} as d
+    inner join {{ ref('detection_types') }} as types on d.detection_type_id = types.id
+    left join {{ ref('accounts') }} as accounts on d.account_id = accounts.id
+    where d.is_current and {{ in_detection_scope(state, 'd.id') }}
+),
+
+-- the alarms a metric filter's verdict reads: all of them on a full pass, else those in the filters' accounts
+alarm_metrics as (
+    {% if state.full %}
+        select distinct
+            account_id,
+            region,
+            alarm_namespace as namespace,
+            alarm_metric_name as metric_name
+        from live
+        where detection_type = 'metric_alarm'
+    {% else %}
+        select distinct
+            d.account_id,
+            d.region,
+            d.raw_config -> 'api_object' ->> 'Namespace' as namespace,
+            d.raw_config -> 'api_object' ->> 'MetricName' as metric_name
+        from {{ ref('detections') }} as d
+        inner join {{ ref('detection_types') }} as types on d.detection_type_id = types.id
+        where
+            d.is_current
+            and types.type_name = 'metric_alarm'
+            and d.account_id in (select live.account_id from live where live.detection_type = 'metric_filter')
+    {% endif %}
+),
+
+filter_metrics as (
+    select
+        live.id,
+        bool_or(alarm_metrics.metric_name is not null) as has_alarm
+    from live
+    cross join lateral jsonb_array_elements(coalesce(live.metric_transformations, '[]')) as m (t)
+    left join alarm_metrics
+        on
+            -- plain equality, so the join hashes on account and region too: every account has the same CIS
+            -- metric names, and matching on names alone grows with accounts x filters
+            live.account_id = alarm_metrics.account_id
+            and live.region = alarm_metrics.region
+            and m.t ->> 'metricNamespace' = alarm_metrics.namespace
+            and m.t ->> 'metricName' = alarm_metrics.metric_name
+    where live.detection_type = 'metric_filter'
+    group by live.id
+),
+
+-- runtime state, read for the detections that have one (alarms): its state value and its alarm history
+states as (
+    select
+        live.id,
+        states.document ->> 'StateValue' as state_value,
+        history.trigger_count_30d,
+        history.last_triggered,
+        history.entries > 0 as has_trigger_data
+    from live
+    inner join {{ ref('stg_detections__contents') }} as states on live.state_hash = states.content_hash
+    cross join
+        lateral (
+            select
+                count(*) as entries,
+                count(*) filter (
+                    where h.item ->> 'HistorySummary' like '%to ALARM'
+                    and (h.item ->> 'Timestamp')::timestamptz >= live.last_scan_date - interval '30 days'
+                ) as trigger_count_30d,
+                max((h.item ->> 'Timestamp')::timestamptz) filter (where h.item ->> 'HistorySummary' like '%to ALARM')
+                    as last_triggered
+            from jsonb_array_elements(coalesce(states.document -> 'alarm_history', '[]')) as h (item)
+        ) as history
+    where states.content_kind = 'state'
+),
+
+deprecations as (
+    select
+        impact.detection_id,
+        array_agg(dep.api_name::text order by dep.api_name) as deprecated_apis,
+        bool_or(dep.end_of_life_date <= current_date) as past_end_of_life
+    from {{ ref('detection_deprecation_impact') }} as impact
+    inner join {{ ref('api_deprecations') }} as dep on impact.deprecation_id = dep.id
+    {%- if not state.full %}
+    where impact.detection_id in (select live.id from live)
+    {%- endif %}
+    group by impact.detection_id
+),
+
+unparsed as (
+    select
+        content_hash,
+        parse_reason
+    from {{ ref('stg_detections__logic') }}
+    where
+        parse_confidence = 0
+    {% if not state.full %}
+        and content_hash in (select live.content_hash from live)
+    {% endif %}
+),
+
+checks as (
+    select
+        live.id,
+        live.account_id,
+        states.trigger_count_30d,
+        states.last_triggered,
+        deprecations.deprecated_apis,
+        array_remove(array[
+            case when live.status = 'disabled' then 'broken: detection is disabled' end,
+            case when live.has_no_targets then 'broken: EventBridge rule has no targets' end,
+            case
+                when filter_metrics.has_alarm is false
+                    then 'broken: metric filter feeds a metric no alarm watches'
+            end,
+            case when live.has_no_actions then 'broken: alarm has no actions' end,
+            case
+                when deprecations.past_end_of_life
+                    then 'broken: uses an API past its end of life: ' || array_to_string(deprecations.deprecated_apis, ', ')
+            end,
+            case
+                when states.state_value = 'INSUFFICIENT_DATA'
+                    then 'degraded: alarm is in INSUFFICIENT_DATA'
+            end,
+            case
+                when live.disabled_features is not null
+                    then 'degraded: GuardDuty features off: ' || live.disabled_features
+            end,
+            case
+                when deprecations.deprecated_apis is not null and not deprecations.past_end_of_life
+                    then 'degraded: references a deprecated API: ' || array_to_string(deprecations.deprecated_apis, ', ')
+            end,
+            case
+                when states.has_trigger_data and states.trigger_count_30d = 0
+                    then 'degraded: not triggered in 30 days'
+            end,
+            case
+                when live.detection_type in ('sigma_rule', 'elastic_rule')
+                    then 'unknown: a repository rule; no evidence of where it runs'
+            end,
+            case
+                when unparsed.content_hash is not null
+                    then 'unknown: logic could not be parsed: ' || coalesce(unparsed.parse_reason, 'no reason given')
+            end
+        ], null) as issues
+    from live
+    left join states on live.id = states.id
+    left join filter_metrics on live.id = filter_metrics.id
+    left join deprecations on live.id = deprecations.detection_id
+    left join unparsed on live.content_hash = unparsed.content_hash
+),
+
+scored as (
+    -- most detections have no issue at all: they skip the array scans
+    select
+        *,
+        case
+            when cardinality(issues) = 0 then 'healthy'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'broken:%'
+            ) then 'broken'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'degraded:%'
+            ) then 'degraded'
+            when exists (
+                select from unnest(issues) as i
+                where i like 'unknown:%'
+            ) then 'unknown'
+            else 'healthy'
+        end as health_status,
+        case when cardinality(issues) > 0 then (
+            select count(*) from unnest(issues) as i
+            where i like 'degraded:%'
+        ) else 0 end as degraded_count
+    from checks
+)
+
+select
+    {{ stable_id(["'health'", 'id']) }} as id,
+    id as detection_id,
+    account_id,
+    health_status::varchar(20) as status,
+    (case health_status
+        when 'broken' then 0
+        when 'degraded' then greatest(0.25, 1 - 0.25 * degraded_count)
+        when 'healthy' then 1
+    end)::decimal(3, 2) as health_score,
+    'semantic_check'::varchar(50) as validation_method,
+    nullif(array_to_string(issues, '; '), '') as error_details,
+    issues as issues_found,
+    last_triggered::timestamp as last_triggered,
+    coalesce(trigger_count_30d, 0)::integer as trigger_count_30d,
+    deprecated_apis is not null as api_drift_detected,
+    deprecated_apis
+from scored
