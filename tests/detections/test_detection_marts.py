@@ -226,8 +226,8 @@ def test_a_mart_built_alone_reads_its_intermediate_only_as_far_as_that_has_read(
 
 def test_health_follows_what_its_verdict_reads_not_only_changed_detections(built, db):
     """A daily build computes health again only for detections whose verdict can have changed: those a load
-    changed, metric filters beside an alarm that changed, and alarms whose 30-day trigger window moved past a
-    trigger. Everything else is not even read, and the result equals a full rebuild."""
+    changed, metric filters beside an alarm that began or ended, and alarms whose 30-day trigger window moved
+    past a trigger. Everything else is not even read, and the result equals a full rebuild."""
     account = "510987654321"
     triggered = [{"HistorySummary": "Alarm updated from OK to ALARM", "Timestamp": "2026-04-10T08:00:00Z"}]
 
@@ -245,22 +245,26 @@ def test_health_follows_what_its_verdict_reads_not_only_changed_detections(built
                from marts.detection_health as h inner join marts.detections as d on h.detection_id = d.id
                where d.account_identifier = %s""", (account,)).fetchall()}
 
-    watched, unchanged = metric_filter("watched", "Watched"), rule("unchanged")
+    watched, lonely, unchanged = metric_filter("watched", "Watched"), metric_filter("lonely", "Lonely"), rule("unchanged")
     quiet = alarm("quiet", "Quiet", history=triggered)
-    load(date(2026, 4, 25), [watched, alarm("watcher", "Watched"), quiet, unchanged])
+    load(date(2026, 4, 25), [watched, alarm("watcher", "Watched"), lonely, quiet, unchanged])
+    unwatched = ("broken", "broken: metric filter feeds a metric no alarm watches", 0)
     assert {name: row[:3] for name, row in health().items()} == {
-        "watched": ("healthy", None, 0), "watcher": ("healthy", None, 0), "quiet": ("healthy", None, 1),
-        "unchanged": ("healthy", None, 0)}
+        "watched": ("healthy", None, 0), "watcher": ("healthy", None, 0), "lonely": unwatched,
+        "quiet": ("healthy", None, 1), "unchanged": ("healthy", None, 0)}
     # a stand-in for work a scoped run must skip: a run that computed this detection again would restore it
     db.execute("""update marts.detection_health_findings set error_details = 'not computed again'
                   where detection_id = (select id from marts.detections where native_id like '%%rule/unchanged')""")
 
-    load(date(2026, 5, 15), [watched, quiet, unchanged])  # the watcher alarm is gone; nothing else changed
+    load(date(2026, 5, 15), [watched, lonely, quiet, unchanged])  # the watcher alarm is gone; no filter changed
     after = health()
-    assert after["watched"][:2] == ("broken", "broken: metric filter feeds a metric no alarm watches")
+    assert after["watched"][:3] == unwatched
     assert after["quiet"][:3] == ("degraded", "degraded: not triggered in 30 days", 0)
+    load(date(2026, 5, 16), [watched, lonely, alarm("rescuer", "Lonely"), quiet, unchanged])  # a new alarm
+    after = health()
+    assert after["lonely"][:2] == ("healthy", None)
     assert after["unchanged"][1] == "not computed again"
-    assert {row[3] for row in after.values()} == {datetime(2026, 5, 15)}, "validated by the account's last scan"
+    assert {row[3] for row in after.values()} == {datetime(2026, 5, 16)}, "validated by the account's last scan"
 
     daily = {name: row for name, row in after.items() if name != "unchanged"}
     dbt_run("--full-refresh", "--select", "detection_health_findings", "detection_health")

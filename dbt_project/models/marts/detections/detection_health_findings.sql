@@ -6,7 +6,10 @@
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook=hooks.pre,
-    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
+    post_hook=[
+        "{{ add_foreign_keys() }}",
+        "create index if not exists {{ this.identifier }}_triggered on {{ this }} (detection_id) where trigger_count_30d > 0",
+    ] + hooks.post,
     indexes=[
         {'columns': ['status']},
         {'columns': ['account_id']},
