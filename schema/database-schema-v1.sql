@@ -473,6 +473,8 @@ CREATE TABLE marts.detection_health_findings (
     trigger_count_30d integer,
     api_drift_detected boolean,
     deprecated_apis text[],
+    watched_metric text,
+    metric_keys text[],
     CONSTRAINT detection_health_findings_health_score_check CHECK (((health_score >= (0)::numeric) AND (health_score <= (1)::numeric))),
     CONSTRAINT detection_health_findings_status_check CHECK (((status)::text = ANY ((ARRAY['healthy'::character varying, 'degraded'::character varying, 'broken'::character varying, 'unknown'::character varying])::text[]))),
     CONSTRAINT detection_health_findings_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
@@ -2187,7 +2189,10 @@ CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (
 CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
 CREATE INDEX detection_health_findings_account_id_idx ON marts.detection_health_findings USING btree (account_id);
+CREATE INDEX detection_health_findings_metric_keys_idx ON marts.detection_health_findings USING gin (metric_keys);
 CREATE INDEX detection_health_findings_status_idx ON marts.detection_health_findings USING btree (status);
+CREATE INDEX detection_health_findings_triggered ON marts.detection_health_findings USING btree (detection_id) WHERE (trigger_count_30d > 0);
+CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_health_findings USING btree (watched_metric);
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);

@@ -13,13 +13,15 @@
     indexes=[
         {'columns': ['status']},
         {'columns': ['account_id']},
+        {'columns': ['watched_metric']},
+        {'columns': ['metric_keys'], 'type': 'gin'},
     ],
 ) }}
 
 -- Health of every live detection (spec §G) without the scan it was last validated by, which detection_health
 -- (a view) reads from the account: so a daily run computes again only the detections whose verdict can have
 -- changed (macros/detection_scope.sql; widen_health_scope adds the alarms, whose 30-day window moves daily, and
--- the metric filters beside an alarm that changed), not all 1M. Each finding is named in issues_found; status
+-- the metric filters feeding a metric an alarm began or stopped watching), not all 1M. Each finding is named in issues_found; status
 -- is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy.
 {%- set state = detection_build_state(scope) %}
 with
@@ -47,12 +49,22 @@ live as (
                     jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
                     or (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
         end as has_no_actions,
-        case when types.type_name = 'metric_alarm' then d.raw_config -> 'api_object' ->> 'Namespace' end
-            as alarm_namespace,
-        case when types.type_name = 'metric_alarm' then d.raw_config -> 'api_object' ->> 'MetricName' end
-            as alarm_metric_name,
-        case when types.type_name = 'metric_filter' then d.raw_config -> 'api_object' -> 'metricTransformations' end
-            as metric_transformations,
+        -- the metric an alarm watches and those a filter feeds, each as one key (metric_key): a filter is broken
+        -- when no alarm in its account and region watches any metric it feeds
+        case
+            when types.type_name = 'metric_alarm'
+                then {{ metric_key('d.account_id', 'd.region', "d.raw_config -> 'api_object' ->> 'Namespace'",
+                                   "d.raw_config -> 'api_object' ->> 'MetricName'") }}
+        end as watched_metric,
+        case
+            when types.type_name = 'metric_filter'
+                then (
+                    select array_agg({{ metric_key('d.account_id', 'd.region', "m.t ->> 'metricNamespace'",
+                                                   "m.t ->> 'metricName'") }})
+                    from jsonb_array_elements(coalesce(d.raw_config -> 'api_object' -> 'metricTransformations', '[]'))
+                        as m (t)
+                )
+        end as metric_keys,
         case
             when
                 types.type_name = 'guardduty_detector'
@@ -69,45 +81,29 @@ live as (
     where d.is_current and {{ in_detection_scope(state, 'd.id') }}
 ),
 
--- the alarms a metric filter's verdict reads: all of them on a full pass, else those in the filters' accounts
-alarm_metrics as (
-    {% if state.full %}
-        select distinct
-            account_id,
-            region,
-            alarm_namespace as namespace,
-            alarm_metric_name as metric_name
-        from live
-        where detection_type = 'metric_alarm'
-    {% else %}
-        select distinct
-            d.account_id,
-            d.region,
-            d.raw_config -> 'api_object' ->> 'Namespace' as namespace,
-            d.raw_config -> 'api_object' ->> 'MetricName' as metric_name
-        from {{ ref('detections') }} as d
-        inner join {{ ref('detection_types') }} as types on d.detection_type_id = types.id
-        where
-            d.is_current
-            and types.type_name = 'metric_alarm'
-            and d.account_id in (select live.account_id from live where live.detection_type = 'metric_filter')
+-- the metrics alarms watch, for the filters computed here: on a daily run, the alarms computed here and those
+-- kept from earlier builds (their rows for the detections in scope are already deleted), found by index
+watched as (
+    select live.watched_metric
+    from live
+    where live.watched_metric is not null
+    {% if not state.full %}
+        union all
+        select known.watched_metric
+        from {{ this }} as known
+        where known.watched_metric in (
+            select unnest(live.metric_keys) from live where live.detection_type = 'metric_filter'
+        )
     {% endif %}
 ),
 
 filter_metrics as (
     select
         live.id,
-        bool_or(alarm_metrics.metric_name is not null) as has_alarm
+        -- a metric with no namespace or name (a null key) is watched by no alarm, as with plain equality
+        bool_or(coalesce(fed.metric_key in (select watched.watched_metric from watched), false)) as has_alarm
     from live
-    cross join lateral jsonb_array_elements(coalesce(live.metric_transformations, '[]')) as m (t)
-    left join alarm_metrics
-        on
-            -- plain equality, so the join hashes on account and region too: every account has the same CIS
-            -- metric names, and matching on names alone grows with accounts x filters
-            live.account_id = alarm_metrics.account_id
-            and live.region = alarm_metrics.region
-            and m.t ->> 'metricNamespace' = alarm_metrics.namespace
-            and m.t ->> 'metricName' = alarm_metrics.metric_name
+    cross join lateral unnest(live.metric_keys) as fed (metric_key)
     where live.detection_type = 'metric_filter'
     group by live.id
 ),
@@ -166,6 +162,8 @@ checks as (
     select
         live.id,
         live.account_id,
+        live.watched_metric,
+        live.metric_keys,
         states.trigger_count_30d,
         states.last_triggered,
         deprecations.deprecated_apis,
@@ -256,5 +254,7 @@ select
     last_triggered::timestamp as last_triggered,
     coalesce(trigger_count_30d, 0)::integer as trigger_count_30d,
     deprecated_apis is not null as api_drift_detected,
-    deprecated_apis
+    deprecated_apis,
+    watched_metric,
+    metric_keys
 from scored
