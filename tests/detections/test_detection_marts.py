@@ -226,8 +226,8 @@ def test_a_mart_built_alone_reads_its_intermediate_only_as_far_as_that_has_read(
 
 def test_health_follows_what_its_verdict_reads_not_only_changed_detections(built, db):
     """A daily build computes health again only for detections whose verdict can have changed: those a load
-    changed, metric filters beside an alarm that began or ended, and alarms whose 30-day trigger window moved
-    past a trigger. Everything else is not even read, and the result equals a full rebuild."""
+    changed, metric filters feeding a metric an alarm began or stopped watching, and alarms whose 30-day
+    trigger window moved past a trigger. Everything else is not even read, and the result equals a full rebuild."""
     account = "510987654321"
     triggered = [{"HistorySummary": "Alarm updated from OK to ALARM", "Timestamp": "2026-04-10T08:00:00Z"}]
 
