@@ -15,9 +15,7 @@
     select filters.detection_id
     from {{ this }} as filters
     where filters.metric_keys && (
-        select array_agg({{ metric_key('alarms.account_id', 'alarms.region',
-                                       "alarms.raw_config -> 'api_object' ->> 'Namespace'",
-                                       "alarms.raw_config -> 'api_object' ->> 'MetricName'") }})
+        select array_agg({{ alarm_metric_key('alarms') }})
         from {{ ref('detections') }} as alarms
         inner join detection_scope as s on alarms.id = s.detection
         inner join {{ ref('detection_types') }} as alarm_type
@@ -37,4 +35,10 @@
 {# one metric as a key: account, region, namespace and name; null when any is (no alarm watches such a metric) #}
 {% macro metric_key(account_id, region, namespace, metric_name) -%}
     (({{ account_id }})::text || '|' || ({{ region }}) || '|' || ({{ namespace }}) || '|' || ({{ metric_name }}))
+{%- endmacro %}
+
+{# the metric an alarm (a detections row, `d`) watches, as a key: the findings store it, the scope looks it up #}
+{% macro alarm_metric_key(d) -%}
+    {{ metric_key(d ~ '.account_id', d ~ '.region', d ~ ".raw_config -> 'api_object' ->> 'Namespace'",
+                  d ~ ".raw_config -> 'api_object' ->> 'MetricName'") }}
 {%- endmacro %}

@@ -9,12 +9,20 @@
 {% set meta = config.get('meta') %}
 {% if execute and meta is mapping and not is_incremental() %}
     {% for fk in meta.get('foreign_keys', []) %}
-        alter table {{ this }} add constraint {{ this.identifier }}_{{ fk['columns'] | join('_') }}_fkey
-        foreign key ({{ fk['columns'] | join(', ') }})
-        references {{ this.schema }}.{{ fk['to'] }} ({{ fk['to_columns'] | join(', ') }});
+        alter table {{ this }} add {{ foreign_key_clause(fk) }};
     {% endfor %}
 {% endif %}
 {% endmacro %}
+
+{# one entry of config.meta.foreign_keys as a table constraint; its name is how repoint_foreign_keys finds it #}
+{% macro foreign_key_name(fk) -%}
+    {{ this.identifier }}_{{ fk['columns'] | join('_') }}_fkey
+{%- endmacro %}
+
+{% macro foreign_key_clause(fk) -%}
+    constraint {{ foreign_key_name(fk) }} foreign key ({{ fk['columns'] | join(', ') }})
+        references {{ this.schema }}.{{ fk['to'] }} ({{ fk['to_columns'] | join(', ') }})
+{%- endmacro %}
 
 {#
   pre-hook of every mart (dbt_project.yml): an incremental mart's foreign keys follow the tables they reference
@@ -32,17 +40,15 @@
 {% set meta = config.get('meta') %}
 {% if execute and meta is mapping and meta.get('foreign_keys') and is_incremental() %}
     {% for fk in meta.get('foreign_keys') %}
-        {%- set name = this.identifier ~ '_' ~ fk['columns'] | join('_') ~ '_fkey' %}
     do $repoint$
     begin
         if not exists (
             select from pg_constraint
-            where conrelid = '{{ this }}'::regclass and conname = '{{ name }}'
+            where conrelid = '{{ this }}'::regclass and conname = '{{ foreign_key_name(fk) }}'
                 and confrelid = '{{ this.schema }}.{{ fk['to'] }}'::regclass
         ) then
-            alter table {{ this }} drop constraint if exists {{ name }};
-            alter table {{ this }} add constraint {{ name }} foreign key ({{ fk['columns'] | join(', ') }})
-                references {{ this.schema }}.{{ fk['to'] }} ({{ fk['to_columns'] | join(', ') }}) not valid;
+            alter table {{ this }} drop constraint if exists {{ foreign_key_name(fk) }};
+            alter table {{ this }} add {{ foreign_key_clause(fk) }} not valid;
         end if;
     end
     $repoint$;

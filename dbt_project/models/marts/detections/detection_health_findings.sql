@@ -21,8 +21,8 @@
 -- Health of every live detection (spec §G) without the scan it was last validated by, which detection_health
 -- (a view) reads from the account: so a daily run computes again only the detections whose verdict can have
 -- changed (macros/detection_scope.sql; widen_health_scope adds the alarms, whose 30-day window moves daily, and
--- the metric filters feeding a metric an alarm began or stopped watching), not all 1M. Each finding is named in issues_found; status
--- is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy.
+-- the metric filters feeding a metric an alarm began or stopped watching), not all 1M. Each finding is named in
+-- issues_found; status is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy.
 {%- set state = detection_build_state(scope) %}
 with
 
@@ -53,8 +53,7 @@ live as (
         -- when no alarm in its account and region watches any metric it feeds
         case
             when types.type_name = 'metric_alarm'
-                then {{ metric_key('d.account_id', 'd.region', "d.raw_config -> 'api_object' ->> 'Namespace'",
-                                   "d.raw_config -> 'api_object' ->> 'MetricName'") }}
+                then {{ alarm_metric_key('d') }}
         end as watched_metric,
         case
             when types.type_name = 'metric_filter'
