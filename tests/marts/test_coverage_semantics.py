@@ -101,15 +101,16 @@ def test_rerunning_a_day_replaces_it(built, db, warehouse_url):
     assert db.execute("select count(*) from marts.coverage_history").fetchone()[0] == before
 
 
-# incremental mart -> the key its rows are ordered by
-INCREMENTAL_MARTS = {"detections": "t.id", "detection_logic": "t.id", "detection_mappings": "t.id",
-                     "detection_health_findings": "t.detection_id",
-                     "content_technique_mappings": "t.content_hash, t.technique_id"}
+# incremental table -> the key its rows are ordered by
+INCREMENTAL_TABLES = {"marts.detections": "t.id", "marts.detection_logic": "t.id", "marts.detection_mappings": "t.id",
+                      "marts.detection_health_findings": "t.detection_id",
+                      "marts.content_technique_mappings": "t.content_hash, t.technique_id",
+                      "intermediate.int_detection_techniques_counted": "t.detection_id, t.technique_id"}
 
 
 def _fingerprints(db) -> dict[str, str]:
-    return {m: db.execute(f"select md5(string_agg(t::text, '|' order by {key})) from marts.{m} as t").fetchone()[0]
-            for m, key in INCREMENTAL_MARTS.items()}
+    return {m: db.execute(f"select md5(string_agg(t::text, '|' order by {key})) from {m} as t").fetchone()[0]
+            for m, key in INCREMENTAL_TABLES.items()}
 
 
 def test_daily_merge_equals_a_full_rebuild(built, db, warehouse_url):
@@ -190,7 +191,7 @@ def test_content_mappings_follow_new_parses_and_knowledge_changes(built, db, war
     with other knowledge are all remapped. Either way the table equals a full rebuild."""
     def ctm(*args):
         scratch.dbt(warehouse_url, "run", "--quiet", "--select", "content_technique_mappings", *args)
-        return _fingerprints(db)["content_technique_mappings"]
+        return _fingerprints(db)["marts.content_technique_mappings"]
 
     ctm("--full-refresh")
     content_hash = db.execute("select content_hash from marts.content_technique_mappings "

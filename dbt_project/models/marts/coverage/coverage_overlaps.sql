@@ -12,24 +12,14 @@ with
 
 counting as (
     select
-        d.account_id,
-        m.technique_id,
-        d.id as detection_id,
-        -- per region: CloudTrail delivers a regional event only in its region, so copies are not duplicates
-        concat_ws('@', coalesce(f.fingerprint, d.content_hash), d.region) as fingerprint,
-        coalesce(l.severity, '') || '|' || coalesce(l.actions::text, '') as response
-    from {{ ref('detections') }} as d
-    inner join {{ ref('detection_mappings') }} as m on d.id = m.detection_id
-    left join {{ ref('detection_health_findings') }} as h on d.id = h.detection_id
-    left join {{ ref('int_configurations_fingerprinted') }} as f on d.content_hash = f.content_hash
-    left join {{ ref('stg_detections__logic') }} as l on d.content_hash = l.content_hash
-    where
-        d.is_current
-        and d.status = 'enabled'
-        and d.account_id is not null
-        and coalesce(h.status, 'unknown') <> 'broken'
-        and m.validation_status <> 'disputed'
-        and (m.validation_status = 'validated' or m.confidence_score >= {{ var('coverage_min_confidence') }})
+        counted.account_id,
+        counted.technique_id,
+        counted.detection_id,
+        counted.signals_key as fingerprint,
+        counted.response_key as response
+    from {{ ref('int_detection_techniques_counted') }} as counted
+    left join {{ ref('detection_health_findings') }} as h on counted.detection_id = h.detection_id
+    where counted.is_current and {{ counts_toward_coverage('counted', 'h') }}
 ),
 
 per_fingerprint as (

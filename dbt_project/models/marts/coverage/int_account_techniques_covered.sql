@@ -11,51 +11,26 @@ days as (
     where {{ partition_filter('day') }}
 ),
 
-live as (
-    select
-        detections.id,
-        detections.account_id,
-        detections.valid_from,
-        detections.valid_to,
-        -- a live version's status is its configured status; only a superseded one is read from its
-        -- configuration again (reading every raw_config was most of this model's time)
-        case
-            when detections.is_current then detections.status
-            else {{ detection_status('types.type_name', "detections.raw_config -> 'api_object'") }}
-        end as configured_status
-    from {{ ref('detections') }} as detections
-    inner join {{ ref('detection_types') }} as types on detections.detection_type_id = types.id
-    where
-        detections.account_id is not null
-        -- versions that ended before the window cannot count in it
-        and (detections.valid_to is null or detections.valid_to > {{ window_start() }})
-),
-
 counting as (
     -- one row per scan day, account, technique and detection that counts towards it
     select distinct
         days.day,
         days.account_id,
         days.provider_id,
-        mappings.technique_id,
-        live.id as detection_id
+        counted.technique_id,
+        counted.detection_id
     from days
-    inner join live
+    inner join {{ ref('int_detection_techniques_counted') }} as counted
         on
-            days.account_id = live.account_id
-            and days.day >= live.valid_from
-            and (live.valid_to is null or days.day < live.valid_to)
-    inner join {{ ref('detection_mappings') }} as mappings on live.id = mappings.detection_id
+            days.account_id = counted.account_id
+            and days.day >= counted.valid_from
+            and (counted.valid_to is null or days.day < counted.valid_to)
     -- health is judged on the live configuration; earlier versions have no health row and count as unknown
-    left join {{ ref('detection_health_findings') }} as health on live.id = health.detection_id
+    left join {{ ref('detection_health_findings') }} as health on counted.detection_id = health.detection_id
     where
-        live.configured_status = 'enabled'
-        and coalesce(health.status, 'unknown') <> 'broken'
-        and mappings.validation_status <> 'disputed'
-        and (
-            mappings.validation_status = 'validated'
-            or mappings.confidence_score >= {{ var('coverage_min_confidence') }}
-        )
+        -- versions that ended before the window cannot count in it
+        (counted.valid_to is null or counted.valid_to > {{ window_start() }})
+        and {{ counts_toward_coverage('counted', 'health') }}
 ),
 
 scoped as (
