@@ -8,7 +8,10 @@
 -- again (macros/detection_scope.sql), as detection_mappings does.
 {%- set scope = {'inputs': 'int_mapping_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
                   'upstream': 'detection_mappings', 'column': 'detection_id'} %}
-{{ config(**detection_scope_intermediate(scope)) }}
+{%- set materialization = detection_scope_intermediate(scope) %}
+{#- read whole by aggregates, unlike the other scoped tables: planned from statistics from its first build on #}
+{%- do materialization.post_hook.append("{{ analyze_new_table() }}") %}
+{{ config(**materialization) }}
 {%- set state = detection_build_state(scope) %}
 with
 
