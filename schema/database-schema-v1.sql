@@ -199,6 +199,20 @@ CREATE TABLE intermediate.int_detection_mappings_resolved (
     rationale text
 );
 
+CREATE TABLE intermediate.int_detection_techniques_counted (
+    detection_id uuid,
+    account_id uuid,
+    technique_id integer,
+    valid_from date,
+    valid_to date,
+    is_current boolean,
+    configured_status character varying(20),
+    confidence_score numeric(3,2),
+    validation_status character varying(20),
+    signals_key uuid,
+    response_key uuid
+);
+
 CREATE TABLE intermediate.int_detection_versions_derived (
     detection_key text,
     version bigint,
@@ -2211,6 +2225,7 @@ CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_
 CREATE INDEX detections_to_tsvector_english_regconfig_coalesce_name_characte ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX int_detection_logic_joined_detection_id_idx ON intermediate.int_detection_logic_joined USING btree (detection_id);
 CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.int_detection_mappings_resolved USING btree (detection_id);
+CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
 CREATE INDEX int_detection_versions_derived_derived_xid_idx ON intermediate.int_detection_versions_derived USING btree (derived_xid);
 CREATE INDEX int_detections_assembled_detection_key_idx ON intermediate.int_detections_assembled USING btree (detection_key);
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
