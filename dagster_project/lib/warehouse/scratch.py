@@ -3,7 +3,9 @@ ATT&CK and built with dbt exactly as the assets would, then dropped."""
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -27,8 +29,24 @@ def load_attack(url: str, cfg: settings_mod.Settings) -> None:
         conn.commit()
 
 
+@functools.cache
+def _own_target() -> Path:
+    """A dbt target directory for this process, starting from the project's partial parse. dbt rewrites its
+    target's manifest.json in place on every command: in the project's target it raced the Dagster definitions
+    (which read that manifest) in another test worker, which then read half a file."""
+    project_target = settings_mod.DBT_PROJECT_DIR / "target"
+    target = project_target / f"scratch-{os.getpid()}"
+    target.mkdir(parents=True, exist_ok=True)
+    if (project_target / "partial_parse.msgpack").exists():
+        shutil.copy2(project_target / "partial_parse.msgpack", target)
+    return target
+
+
 def dbt(url: str, *args: str, window: tuple[date, date] | None = None) -> str:
-    """Run dbt against `url` (as the assets do, through the PG* environment); raises with dbt's output."""
+    """Run dbt against `url` (as the assets do, through the PG* environment); raises with dbt's output. dbt
+    writes into this process's own target directory unless `args` name one (--target-path)."""
+    if "--target-path" not in args:
+        args = (*args, "--target-path", str(_own_target()))
     command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(settings_mod.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings_mod.DBT_PROJECT_DIR)]
     env = {**os.environ, **connection.client_env(url), **dbt_window.window_env(*(window or ()))}
