@@ -18,8 +18,7 @@ counting as (
         counted.signals_key as fingerprint,
         counted.response_key as response
     from {{ ref('int_detection_techniques_counted') }} as counted
-    left join {{ ref('detection_health_findings') }} as h on counted.detection_id = h.detection_id
-    where counted.is_current and {{ counts_toward_coverage('counted', 'h') }}
+    where counted.is_current and {{ counts_toward_coverage('counted') }}
 ),
 
 per_fingerprint as (

@@ -25,12 +25,10 @@ counting as (
             days.account_id = counted.account_id
             and days.day >= counted.valid_from
             and (counted.valid_to is null or days.day < counted.valid_to)
-    -- health is judged on the live configuration; earlier versions have no health row and count as unknown
-    left join {{ ref('detection_health_findings') }} as health on counted.detection_id = health.detection_id
     where
         -- versions that ended before the window cannot count in it
         (counted.valid_to is null or counted.valid_to > {{ window_start() }})
-        and {{ counts_toward_coverage('counted', 'health') }}
+        and {{ counts_toward_coverage('counted') }}
 ),
 
 scoped as (
