@@ -149,13 +149,9 @@ def parse(url: str) -> tuple[int, float]:
 
 
 def build(url: str, day: date, target: Path, *, seed: bool) -> float:
-    """`dbt build` into its own target directory (`target`), so that model_seconds reads this build's
-    run_results.json and not one another dbt command in the project wrote meanwhile. It starts from the
-    project's partial parse, as the assets do, rather than parsing the whole project again."""
-    target.mkdir(parents=True, exist_ok=True)
-    kept_parse = settings_mod.DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
-    if kept_parse.exists() and not (target / kept_parse.name).exists():
-        shutil.copy2(kept_parse, target)
+    """`dbt build` into its own target directory (`target`, scratch.seeded_target), so that model_seconds reads
+    this build's run_results.json."""
+    scratch.seeded_target(target)
     started = time.perf_counter()
     if seed:
         scratch.dbt(url, "seed", "--quiet", "--target-path", str(target))

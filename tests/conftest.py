@@ -26,6 +26,7 @@ from psycopg import conninfo, sql
 
 from dagster_project.lib import settings
 from dagster_project.lib.warehouse import connection, embedded, migrate
+from dagster_project.lib.warehouse.scratch import seeded_target
 
 TEMPLATE_DB = "dcv_test_template"
 
@@ -125,10 +126,7 @@ def dbt_manifest() -> Path:
     Each xdist worker parses into its own directory and renames the manifest into place: parsing straight into
     target/ let one worker read the manifest while the other was half-way through writing it."""
     target = settings.DBT_PROJECT_DIR / "target"
-    scratch = target / f"parse-{os.getpid()}"
-    scratch.mkdir(parents=True, exist_ok=True)
-    if (target / "partial_parse.msgpack").exists():
-        shutil.copy2(target / "partial_parse.msgpack", scratch)
+    scratch = seeded_target(target / f"parse-{os.getpid()}")
     subprocess.run([str(Path(sys.executable).parent / "dbt"), "parse", "--quiet", "--project-dir",
                     str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR),
                     "--target-path", str(scratch)], check=True)

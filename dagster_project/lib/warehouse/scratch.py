@@ -29,17 +29,22 @@ def load_attack(url: str, cfg: settings_mod.Settings) -> None:
         conn.commit()
 
 
+def seeded_target(target: Path) -> Path:
+    """`target` as a dbt target directory of its own that starts from the project's partial parse (unless it
+    holds one already), so dbt does not parse the whole project again. A command of its own needs one: dbt
+    rewrites its target's manifest.json and run_results.json in place, and in the project's target a concurrent
+    reader (the Dagster definitions, another test's dbt command) read half a file or another command's results."""
+    target.mkdir(parents=True, exist_ok=True)
+    kept = settings_mod.DBT_PROJECT_DIR / "target" / "partial_parse.msgpack"
+    if kept.exists() and not (target / kept.name).exists():
+        shutil.copy2(kept, target)
+    return target
+
+
 @functools.cache
 def _own_target() -> Path:
-    """A dbt target directory for this process, starting from the project's partial parse. dbt rewrites its
-    target's manifest.json in place on every command: in the project's target it raced the Dagster definitions
-    (which read that manifest) in another test worker, which then read half a file."""
-    project_target = settings_mod.DBT_PROJECT_DIR / "target"
-    target = project_target / f"scratch-{os.getpid()}"
-    target.mkdir(parents=True, exist_ok=True)
-    if (project_target / "partial_parse.msgpack").exists():
-        shutil.copy2(project_target / "partial_parse.msgpack", target)
-    return target
+    """This process's dbt target directory (seeded_target)."""
+    return seeded_target(settings_mod.DBT_PROJECT_DIR / "target" / f"scratch-{os.getpid()}")
 
 
 def dbt(url: str, *args: str, window: tuple[date, date] | None = None) -> str:
