@@ -2187,6 +2187,7 @@ CREATE INDEX accounts_provider_id_idx ON marts.accounts USING btree (provider_id
 CREATE INDEX api_deprecations_end_of_life_date_idx ON marts.api_deprecations USING btree (end_of_life_date);
 CREATE INDEX api_deprecations_provider_id_idx ON marts.api_deprecations USING btree (provider_id);
 CREATE INDEX attack_objects_type ON raw.attack_objects USING btree (attack_version, stix_type);
+CREATE INDEX content_technique_mappings_knowledge_fingerprint_idx ON marts.content_technique_mappings USING btree (knowledge_fingerprint);
 CREATE INDEX content_technique_mappings_parsed_at_idx ON marts.content_technique_mappings USING btree (parsed_at);
 CREATE INDEX content_technique_mappings_technique_id_idx ON marts.content_technique_mappings USING btree (technique_id);
 CREATE INDEX coverage_gaps_account_id_idx ON marts.coverage_gaps USING btree (account_id);
@@ -2209,6 +2210,7 @@ CREATE INDEX detection_health_findings_triggered ON marts.detection_health_findi
 CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_health_findings USING btree (watched_metric);
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
+CREATE INDEX detection_logic_parser_version ON raw.detection_logic USING btree (parser_version);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
