@@ -1474,106 +1474,31 @@ CREATE VIEW staging.stg_attack__techniques AS
    FROM renamed;
 
 CREATE VIEW staging.stg_detections__changes AS
- WITH source AS (
-         SELECT detection_changes.source,
-            detection_changes.account_id,
-            detection_changes.region,
-            detection_changes.service,
-            detection_changes.native_id,
-            detection_changes.partition_date,
-            detection_changes.changed_xid,
-            detection_changes.changed_at
-           FROM raw.detection_changes
-        ), renamed AS (
-         SELECT md5(concat_ws('|'::text, source.source, source.account_id, source.region, source.service, source.native_id)) AS detection_key,
-            source.partition_date,
-            source.changed_xid,
-            source.changed_at
-           FROM source
-        )
- SELECT detection_key,
+ SELECT md5(concat_ws('|'::text, source, account_id, region, service, native_id)) AS detection_key,
     partition_date,
     changed_xid,
     changed_at
-   FROM renamed;
+   FROM raw.detection_changes;
 
 CREATE VIEW staging.stg_detections__contents AS
- WITH source AS (
-         SELECT detection_contents.content_hash,
-            detection_contents.kind,
-            detection_contents.provider,
-            detection_contents.service,
-            detection_contents.detection_type,
-            detection_contents.document,
-            detection_contents.first_seen,
-            detection_contents.loaded_at
-           FROM raw.detection_contents
-        ), renamed AS (
-         SELECT source.content_hash,
-            source.kind AS content_kind,
-            source.provider,
-            source.service,
-            source.detection_type,
-            source.document,
-            (source.document -> 'api_object'::text) AS api_object,
-            (source.document -> 'related'::text) AS related,
-            source.first_seen
-           FROM source
-        )
  SELECT content_hash,
-    content_kind,
+    kind AS content_kind,
     provider,
     service,
     detection_type,
     document,
-    api_object,
-    related,
+    (document -> 'api_object'::text) AS api_object,
+    (document -> 'related'::text) AS related,
     first_seen
-   FROM renamed;
+   FROM raw.detection_contents;
 
 CREATE VIEW staging.stg_detections__declared_mappings AS
- WITH source AS (
-         SELECT declared_mappings.content_hash,
-            declared_mappings.technique_id,
-            declared_mappings.source_tag
-           FROM raw.declared_mappings
-        ), renamed AS (
-         SELECT source.content_hash,
-            source.technique_id AS attack_technique_id,
-            source.source_tag
-           FROM source
-        )
  SELECT content_hash,
-    attack_technique_id,
+    technique_id AS attack_technique_id,
     source_tag
-   FROM renamed;
+   FROM raw.declared_mappings;
 
 CREATE VIEW staging.stg_detections__logic AS
- WITH source AS (
-         SELECT detection_logic.content_hash,
-            detection_logic.parser_version,
-            detection_logic.detection_type,
-            detection_logic.parse_confidence,
-            detection_logic.monitored_entities,
-            detection_logic.trigger_conditions,
-            detection_logic.actions,
-            detection_logic.severity,
-            detection_logic.reason,
-            detection_logic.parsed_at
-           FROM raw.detection_logic
-        ), renamed AS (
-         SELECT source.content_hash,
-            source.parser_version,
-            source.detection_type,
-            source.parse_confidence,
-            source.monitored_entities,
-            source.trigger_conditions,
-            source.actions,
-            source.severity,
-            source.reason AS parse_reason,
-            source.parsed_at
-           FROM source
-        )
  SELECT content_hash,
     parser_version,
     detection_type,
@@ -1582,45 +1507,15 @@ CREATE VIEW staging.stg_detections__logic AS
     trigger_conditions,
     actions,
     severity,
-    parse_reason,
+    reason AS parse_reason,
     parsed_at
-   FROM renamed;
+   FROM raw.detection_logic;
 
 CREATE VIEW staging.stg_detections__presence AS
- WITH source AS (
-         SELECT detection_presence.source,
-            detection_presence.account_id,
-            detection_presence.region,
-            detection_presence.service,
-            detection_presence.detection_type,
-            detection_presence.native_id,
-            detection_presence.name,
-            detection_presence.content_hash,
-            detection_presence.state_hash,
-            detection_presence.valid_from,
-            detection_presence.valid_to
-           FROM raw.detection_presence
-        ), renamed AS (
-         SELECT source.source AS collection_source,
-            'aws'::text AS provider,
-            NULLIF(source.account_id, ''::text) AS account_identifier,
-            NULLIF(source.region, ''::text) AS region,
-            source.service,
-            source.detection_type,
-            source.native_id,
-            source.name,
-            source.content_hash,
-            source.state_hash,
-            source.valid_from,
-            source.valid_to,
-            (source.valid_to IS NULL) AS is_current,
-            md5(concat_ws('|'::text, source.source, source.account_id, source.region, source.service, source.native_id)) AS detection_key
-           FROM source
-        )
- SELECT collection_source,
-    provider,
-    account_identifier,
-    region,
+ SELECT source AS collection_source,
+    'aws'::text AS provider,
+    NULLIF(account_id, ''::text) AS account_identifier,
+    NULLIF(region, ''::text) AS region,
     service,
     detection_type,
     native_id,
@@ -1629,56 +1524,18 @@ CREATE VIEW staging.stg_detections__presence AS
     state_hash,
     valid_from,
     valid_to,
-    is_current,
-    detection_key
-   FROM renamed;
+    (valid_to IS NULL) AS is_current,
+    md5(concat_ws('|'::text, source, account_id, region, service, native_id)) AS detection_key
+   FROM raw.detection_presence;
 
 CREATE VIEW staging.stg_detections__scans AS
- WITH source AS (
-         SELECT scans.scan_id,
-            scans.partition_date,
-            scans.source,
-            scans.account_id,
-            scans.started_at,
-            scans.completed_at,
-            scans.status,
-            scans.detections_seen,
-            scans.services_scanned,
-            scans.regions_scanned,
-            scans.regions,
-            scans.errors,
-            scans.snapshot_location,
-            scans.snapshot_sha256,
-            scans.compressed_bytes,
-            scans.uncompressed_bytes,
-            scans.scope_digests
-           FROM raw.scans
-        ), renamed AS (
-         SELECT source.scan_id,
-            source.partition_date,
-            source.source AS collection_source,
-            NULLIF(source.account_id, ''::text) AS account_identifier,
-            source.started_at,
-            source.completed_at,
-            source.status AS scan_status,
-            source.detections_seen,
-            source.services_scanned,
-            source.regions_scanned,
-            source.regions,
-            source.errors,
-            source.snapshot_location,
-            source.snapshot_sha256,
-            source.compressed_bytes,
-            source.uncompressed_bytes
-           FROM source
-        )
  SELECT scan_id,
     partition_date,
-    collection_source,
-    account_identifier,
+    source AS collection_source,
+    NULLIF(account_id, ''::text) AS account_identifier,
     started_at,
     completed_at,
-    scan_status,
+    status AS scan_status,
     detections_seen,
     services_scanned,
     regions_scanned,
@@ -1688,27 +1545,14 @@ CREATE VIEW staging.stg_detections__scans AS
     snapshot_sha256,
     compressed_bytes,
     uncompressed_bytes
-   FROM renamed;
+   FROM raw.scans;
 
 CREATE VIEW staging.stg_detections__signals AS
- WITH source AS (
-         SELECT detection_signals.content_hash,
-            detection_signals.signal_type,
-            detection_signals.value,
-            detection_signals.qualifier
-           FROM raw.detection_signals
-        ), renamed AS (
-         SELECT source.content_hash,
-            source.signal_type,
-            source.value AS signal_value,
-            source.qualifier AS signal_qualifier
-           FROM source
-        )
  SELECT content_hash,
     signal_type,
-    signal_value,
-    signal_qualifier
-   FROM renamed;
+    value AS signal_value,
+    qualifier AS signal_qualifier
+   FROM raw.detection_signals;
 
 CREATE VIEW staging.stg_raw__org_accounts AS
  WITH source AS (

@@ -1,15 +1,7 @@
-with
-
-source as (
-    select * from {{ source('detections', 'declared_mappings') }}
-),
-
-renamed as (
-    select
-        content_hash,
-        technique_id as attack_technique_id,
-        source_tag
-    from source
-)
-
-select * from renamed
+-- One plain select, not the import-CTE style: PostgreSQL does not merge a view holding a WITH into the query
+-- that reads it, so a join through it could not use the raw table's indexes (docs/decisions.md).
+select
+    content_hash,
+    technique_id as attack_technique_id,
+    source_tag
+from {{ source('detections', 'declared_mappings') }}
