@@ -216,8 +216,4 @@ select distinct on (unioned.content_hash, unioned.technique_id)
     {{ mapping_knowledge_fingerprint() }} as knowledge_fingerprint
 from unioned
 inner join {{ ref('stg_detections__logic') }} as logic on unioned.content_hash = logic.content_hash
-{#- every row is of the batch: the parse-time index finds its few parses, not a read of them all #}
-{%- if parsed_after %}
-where logic.parsed_at > {{ parsed_after }}
-{%- endif %}
 order by unioned.content_hash asc, unioned.technique_id asc, (unioned.mapping_method = 'declared'), unioned.confidence desc
