@@ -101,7 +101,8 @@
     {%- if forget %}{% do pre.append("{{ forget_scoped_detections(" ~ scope ~ ") }}") %}{% endif %}
     {%- if delete_vanished %}
         {%- do pre.append("{{ delete_vanished_rows(ref('" ~ scope.upstream ~ "'), in_detection_scope("
-                           ~ "detection_build_state(" ~ scope ~ "), 'existing." ~ scope.column ~ "')) }}") %}
+                           ~ "detection_build_state(" ~ scope ~ "), 'existing." ~ scope.column ~ "'), '" ~ scope.column
+                           ~ "') }}") %}
     {%- endif %}
     {%- set post = ["{{ ensure_index(['" ~ scope.column ~ "']) }}"] if forget else [] %}
     {{ return({
