@@ -2048,7 +2048,7 @@ CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (
 CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
 CREATE INDEX detection_deprecation_impact_deprecation_id_idx ON marts.detection_deprecation_impact USING btree (deprecation_id);
 CREATE INDEX detection_health_findings_account_id_idx ON marts.detection_health_findings USING btree (account_id);
-CREATE INDEX detection_health_findings_metric_keys_idx ON marts.detection_health_findings USING gin (metric_keys);
+CREATE INDEX detection_health_findings_metric_keys_idx ON marts.detection_health_findings USING gin (metric_keys) WITH (fastupdate=off);
 CREATE INDEX detection_health_findings_status_idx ON marts.detection_health_findings USING btree (status);
 CREATE INDEX detection_health_findings_triggered ON marts.detection_health_findings USING btree (detection_id) WHERE (trigger_count_30d > 0);
 CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_health_findings USING btree (watched_metric);

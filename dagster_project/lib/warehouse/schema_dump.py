@@ -34,14 +34,16 @@ $$;
 """
 
 # dbt names indexes md5(columns + time): rename them by what they index so the dump is stable.
-_DBT_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX "?([0-9a-f]{32})"? ON (?:ONLY )?([\w.]+) USING (\w+) \((.*)\);')  # expressions nest ()
+# The columns are matched lazily up to the ')' that the storage parameters or the ';' follow: expressions nest ().
+_DBT_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX "?([0-9a-f]{32})"? ON (?:ONLY )?([\w.]+) USING (\w+) \((.*?)\)'
+                        r'( WITH \(.*\))?;$', re.MULTILINE)
 
 
 def _stable_index(match: re.Match) -> str:
-    unique, _, table, method, columns = match.groups()
+    unique, _, table, method, columns, storage = match.groups()
     cols = "_".join(re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_") for c in columns.split(","))
     name = f"{table.split('.')[-1]}_{cols}_{'uidx' if unique else 'idx'}"[:63]
-    return f"CREATE {unique or ''}INDEX {name} ON {table} USING {method} ({columns});"
+    return f"CREATE {unique or ''}INDEX {name} ON {table} USING {method} ({columns}){storage or ''};"
 
 
 def normalize(dump: str) -> str:

@@ -9,6 +9,7 @@
     post_hook=[
         "{{ add_foreign_keys() }}",
         "create index if not exists {{ this.identifier }}_triggered on {{ this }} (detection_id) where trigger_count_30d > 0",
+        "{{ gin_direct_updates() }}",
     ] + hooks.post,
     indexes=[
         {'columns': ['status']},
