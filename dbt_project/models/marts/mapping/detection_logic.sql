@@ -1,6 +1,9 @@
 {%- set scope = {'inputs': none, 'parsed_from': 'stg_detections__logic',
                   'upstream': 'int_detection_logic_joined', 'column': 'detection_id'} %}
-{%- set hooks = detection_scope_hooks(scope, delete_vanished=true) %}
+{#- no vanished-row delete, unlike detection_mappings: a version's row is named by the version and is always
+    produced once its configuration is parsed (the parser replaces a parse in one transaction and never drops
+    one), so the delete found nothing in every build measured: 0.9-1.5 s alone at 1M, 7-13 s inside a daily build #}
+{%- set hooks = detection_scope_hooks(scope) %}
 {{ config(
     materialized='incremental',
     incremental_strategy='merge',
