@@ -22,12 +22,18 @@ from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.detections.store import AccountScan, store_partition
 from dagster_project.lib.evaluation import holdout, scoring
 from dagster_project.lib.parsing import parse
+from dagster_project.lib.parsing.conditions import split_condition
 from dagster_project.lib.sources import rule_repos
 from dagster_project.lib.warehouse import connection, runtime, scratch
 
 CORPORA = {"sigma": ("sigma/rules/cloud/aws", rule_repos.read_sigma),
            "elastic": ("elastic/rules/integrations/aws", rule_repos.read_elastic)}
 API_SIGNALS = ("api_call", "api_call_name", "service")
+# the top-level fields of a CloudTrail record: a rule's tests on them go into its EventBridge pattern as
+# content filters (ECS-only fields such as source.as.* have no place in the event EventBridge sees)
+CLOUDTRAIL_FIELDS = {"userIdentity", "errorCode", "errorMessage", "additionalEventData", "responseElements",
+                     "requestParameters", "sourceIPAddress", "userAgent", "eventType", "eventCategory",
+                     "readOnly", "recipientAccountId", "awsRegion", "sessionCredentialFromConsole"}
 SCRATCH_DB = "dcv_eval"
 
 PREDICTIONS = """
@@ -54,8 +60,46 @@ from marts.mitre_techniques as t inner join marts.mitre_versions as v on t.versi
 """
 
 
+def content_filters(conditions: list[str]) -> dict:
+    """A rule's tests on CloudTrail record fields as EventBridge content filters:
+    ['userIdentity.type=Root', 'errorCode IS NULL'] -> {'userIdentity': {'type': ['Root']}, 'errorCode':
+    [{'exists': False}]}. ECS's event.outcome is CloudTrail's errorCode (present on failed calls only); tests
+    EventBridge cannot express (regular expressions, substrings) are left out, as a rule author would have to."""
+    filters: dict = {}
+    for text in conditions:
+        parts = split_condition(text)
+        if parts is None:
+            continue
+        field, cmp, value = parts
+        if field == "event.outcome" and cmp == "=" and value in ("success", "failure"):
+            field, cmp = "errorCode", ("exists" if value == "failure" else "not exists")
+        if field.split(".")[0] not in CLOUDTRAIL_FIELDS:
+            continue
+        if cmp == "=" and value and "*" not in value.rstrip("*"):
+            matcher = {"prefix": value.rstrip("*")} if value.endswith("*") else value
+        elif cmp == "startswith" and value:
+            matcher = {"prefix": value}
+        elif cmp == "!=" and value:
+            matcher = {"anything-but": value}
+        elif cmp in ("exists", "is not null", "not exists", "is null"):
+            matcher = {"exists": cmp in ("exists", "is not null")}
+        else:
+            continue
+        node = filters
+        *parents, leaf = field.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            if isinstance(node.setdefault(leaf, []), list) and matcher not in node[leaf]:
+                node[leaf].append(matcher)
+    return filters
+
+
 def event_rules(rule: dict) -> list[dict]:
-    """The AWS-native form of a repository rule: EventBridge rules on the CloudTrail events it watches.
+    """The AWS-native form of a repository rule: EventBridge rules on the CloudTrail events it watches, with
+    its tests on the record's fields (who called, did the call fail) as content filters.
 
     Built from parsed signals of the rule with its tags, title and description removed, so the declared
     labels have no path into inference."""
@@ -63,16 +107,18 @@ def event_rules(rule: dict) -> list[dict]:
     if "rule" in document:
         document["rule"] = {k: v for k, v in document["rule"].items()
                             if k not in ("threat", "tags", "name", "description")}
-    signals = [s for s in parse(rule["detection_type"], {"api_object": document, "related": {}}).signals
-               if s.signal_type in API_SIGNALS]
+    parsed = parse(rule["detection_type"], {"api_object": document, "related": {}}).signals
+    filters = content_filters([s.value for s in parsed if s.signal_type == "condition"])
     by_source: dict[str, list] = defaultdict(list)
-    for s in signals:
+    for s in (s for s in parsed if s.signal_type in API_SIGNALS):
         source, _, name = s.value.partition(":") if s.signal_type == "api_call" else (
             (s.value, "", "") if s.signal_type == "service" else ("", "", s.value))
         by_source[source].append({"prefix": name} if s.qualifier == "prefix" else name)
+    if not by_source and filters:  # any event, on conditions alone (root activity)
+        by_source[""] = []
     rules = []
     for n, (source, names) in enumerate(sorted(by_source.items(), key=lambda kv: kv[0])):
-        detail: dict = {}
+        detail: dict = json.loads(json.dumps(filters))
         if source:
             detail["eventSource"] = [source]
         names = [x for x in names if x]

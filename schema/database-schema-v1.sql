@@ -746,7 +746,7 @@ CREATE TABLE marts.threat_indicators (
     recorded_technique_id character varying(20),
     attack_technique_id character varying(20),
     CONSTRAINT threat_indicators__dbt_tmp_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT threat_indicators__dbt_tmp_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying])::text[]))),
+    CONSTRAINT threat_indicators__dbt_tmp_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
     CONSTRAINT threat_indicators__dbt_tmp_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'curated'::character varying])::text[])))
 );
 

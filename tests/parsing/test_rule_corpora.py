@@ -80,7 +80,8 @@ def test_sigma_all_of_and_them_and_conditions():
     logic = _sigma(rule)
     assert _signals(logic) == {("api_call", "signin.amazonaws.com:ConsoleLogin", "exact"),
                                ("condition", "userIdentity.type=Root", "exact"),
-                               ("condition", "errorCode IS NULL", "exact")}
+                               ("condition", "errorCode IS NULL", "exact"),
+                               ("outcome", "success", "exact")}  # no errorCode: the call succeeded
     assert logic.severity == "info"
 
 
@@ -121,7 +122,8 @@ def test_kql_provider_action_list_and_outcome():
                                   'event.action:(CreateAccessKey or "AttachUserPolicy") and event.outcome:success'))
     assert _signals(logic) == {("api_call", "iam.amazonaws.com:CreateAccessKey", "exact"),
                                ("api_call", "iam.amazonaws.com:AttachUserPolicy", "exact"),
-                               ("condition", "event.outcome=success", "exact")}
+                               ("condition", "event.outcome=success", "exact"),
+                               ("outcome", "success", "exact")}
     assert logic.parse_confidence == 0.9 and logic.severity == "medium"
     assert logic.monitored_entities["datasets"] == ["aws.cloudtrail"]
 

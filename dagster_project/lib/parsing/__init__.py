@@ -7,13 +7,15 @@ malformed document comes back with confidence 0 and a reason, so one bad record 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dagster_project.lib.parsing import aws_findings, cloudwatch_filter, elastic, event_pattern, sigma
+from dagster_project.lib.parsing.conditions import outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
 # Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
-PARSER_VERSION = "1.1.0"
+PARSER_VERSION = "1.2.0"
 
 Parser = Callable[[dict[str, Any], dict[str, Any]], ParsedLogic]
 
@@ -42,9 +44,19 @@ def parse(detection_type: str, document: dict[str, Any]) -> ParsedLogic:
     if not isinstance(api_object, dict):
         return failed("api_object is not a JSON object")
     try:
-        return parser(api_object, related if isinstance(related, dict) else {})
+        return with_outcome(parser(api_object, related if isinstance(related, dict) else {}))
     except Exception as e:  # a parser bug must cost one record its signals, not the whole batch
         return failed(f"parser error: {type(e).__name__}: {e}")
+
+
+def with_outcome(logic: ParsedLogic) -> ParsedLogic:
+    """An `outcome` signal (and trigger condition) when the conditions admit only failed or only successful
+    calls, whatever the query language: indicators that hold for one outcome are checked against it."""
+    found = outcome(s.value for s in logic.signals if s.signal_type == "condition")
+    if found is None:
+        return logic
+    return replace(logic, signals=sorted([*logic.signals, Signal("outcome", found)]),
+                   trigger_conditions={**logic.trigger_conditions, "outcome": found})
 
 
 __all__ = ["PARSER_VERSION", "PARSERS", "ParsedLogic", "Signal", "parse"]

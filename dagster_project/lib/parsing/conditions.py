@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from dagster_project.lib.parsing.model import Builder
 
 CONDITION = 0.6
@@ -24,3 +27,44 @@ def add_condition(b: Builder, field: str, cmp: str, value: str | None) -> None:
     if field in SKIP_FIELDS or (value is not None and len(str(value)) > MAX_VALUE):
         return
     b.signal("condition", condition_text(field, cmp, value), confidence=CONDITION)
+
+
+_CONDITION = re.compile(r"(?P<field>[^\s=!<>]+)(?:(?P<cmp>!=|<=|>=|=|<|>)(?P<value>.*)"
+                        r"| (?P<test>NOT EXISTS|EXISTS|IS NULL|IS NOT NULL)| (?P<word>\w+) (?P<text>.*))", re.S)
+
+
+def split_condition(text: str) -> tuple[str, str, str | None] | None:
+    """condition_text's inverse: 'userIdentity.type=Root' -> ('userIdentity.type', '=', 'Root')."""
+    m = _CONDITION.fullmatch(text)
+    if m is None:
+        return None
+    if m["cmp"]:
+        return m["field"], m["cmp"], m["value"]
+    if m["test"]:
+        return m["field"], m["test"].lower(), None
+    return m["field"], m["word"], m["text"]
+
+
+def outcome(conditions: Iterable[str]) -> str | None:
+    """'failure' when a configuration fires only on calls that failed, 'success' when only on calls that
+    succeeded, None when it sees both (or says nothing). A CloudTrail record of a failed call carries errorCode
+    (errorMessage, a console sign-in's responseElements Failure); Sigma writes success as errorCode 'Success'
+    or null, ECS as event.outcome. A failed sign-in is password guessing, a successful one is an account in use:
+    indicators that hold for one outcome only say so (docs/mapping.md)."""
+    seen = set()
+    for text in conditions:
+        parts = split_condition(text)
+        if parts is None:
+            continue
+        field, cmp, value = parts
+        if field == "errorCode":
+            if cmp in ("not exists", "is null") or (cmp == "=" and value == "Success"):
+                seen.add("success")
+            elif cmp in ("exists", "is not null") or (cmp not in ("!=", "<", ">", "<=", ">=") and value):
+                seen.add("failure")
+        elif field == "errorMessage" and cmp not in ("!=", "not exists", "is null"):
+            seen.add("failure")
+        elif field in ("event.outcome", "responseElements.ConsoleLogin") and cmp == "=" and value and (
+                value.lower() in ("success", "failure")):
+            seen.add(value.lower())
+    return seen.pop() if len(seen) == 1 else None

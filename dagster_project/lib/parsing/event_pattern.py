@@ -123,7 +123,11 @@ def _api_events(b: Builder, sources: list[str], by_path: dict[str, list[Any]]) -
     conf = EXACT if event_sources else AMBIGUOUS
     add_api_calls(b, event_sources, [(v, q) for v, q in names], exact_confidence=conf)
     if not event_sources and not names:
-        b.doubt("pattern names neither a source nor an event", 0.0)
+        if any(path.startswith("detail.") for path in by_path):
+            # AWS's own root-activity rule: any call, made with the root user's credentials
+            b.note("pattern names no event, only conditions on every CloudTrail event")
+        else:
+            b.doubt("pattern names neither a source nor an event", 0.0)
 
 
 def _positive(b: Builder, path: str, matchers: list[Any]) -> list[tuple[str, str]]:

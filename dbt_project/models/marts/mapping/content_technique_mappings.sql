@@ -58,6 +58,11 @@ metric_signals as (
     where signal_type = 'metric' {{ in_batch }}
 ),
 
+outcome_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_type = 'outcome' {{ in_batch }}
+),
+
 contents as (
     select * from {{ ref('stg_detections__contents') }}
     where content_kind = 'config' {{ in_batch }}
@@ -147,15 +152,24 @@ scored as (
         indicators.technique_id,
         indicators.attack_technique_id,
         indicators.source,
-        -- an indicator that needs context we cannot verify from the configuration counts a little less
+        -- an indicator that needs context we cannot verify from the configuration counts a little less; an
+        -- outcome (a failed sign-in is guessing, a successful one an account in use) is verified when the
+        -- configuration admits only one
         least(
             indicators.confidence * matched.match_factor
-            * case when indicators.context_requirements is null then 1.0 else 0.85 end,
+            * case
+                when indicators.context_requirements is null then 1.0
+                when outcomes.signal_value = indicators.context_requirements ->> 'outcome' then 1.0
+                else 0.85
+            end,
             0.99
         ) as score,
         matched.evidence || ' ~ ' || indicators.source || ' ' || coalesce(indicators.source_ref, '') as rationale
     from matched
     inner join indicators on matched.indicator_id = indicators.id
+    left join outcome_signals as outcomes on matched.content_hash = outcomes.content_hash
+    -- ... and an indicator of the other outcome does not apply at all
+    where coalesce(outcomes.signal_value = indicators.context_requirements ->> 'outcome', true)
     order by matched.content_hash asc, matched.indicator_id asc, matched.match_factor desc
 ),
 

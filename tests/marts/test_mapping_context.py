@@ -1,0 +1,92 @@
+"""Context the mapper checks (docs/mapping.md), on a real build with the curated seed and ATT&CK 18.1: who made the
+call, and whether the detection sees failed calls, successful ones or both. A failed console sign-in is
+password guessing (T1110); a successful one is a cloud account in use (T1078.004)."""
+
+import json
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+
+from dagster_project.lib import settings
+from dagster_project.lib.detections.store import AccountScan, store_partition
+from dagster_project.lib.parsing.store import parse_pending
+from dagster_project.lib.warehouse import scratch
+
+FILTERS = {
+    "cis-console-auth-failures": '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
+    "console-sign-ins-succeeded": '{ ($.eventName = ConsoleLogin) && ($.responseElements.ConsoleLogin = "Success") }',
+    "every-console-sign-in": "{ $.eventName = ConsoleLogin }",
+    "cis-root-account-usage": '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+                              '&& $.eventType != "AwsServiceEvent" }',
+}
+# AWS's own "monitor root user activity" rule: any event, by the root user
+ROOT_ACTIVITY = {"detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"],
+                 "detail": {"userIdentity": {"type": ["Root"]}}}
+
+
+def _record(native_id: str, detection_type: str, api_object: dict) -> dict:
+    return {"provider": "aws", "service": "cloudwatch_logs" if detection_type == "metric_filter" else "eventbridge",
+            "detection_type": detection_type, "native_id": native_id, "name": native_id, "region": "us-east-1",
+            "api_object": api_object, "related": {"targets": [{"Id": "t", "Arn": "arn:aws:sns:us-east-1:1:t"}]}}
+
+
+@pytest.fixture(scope="module")
+def mapped(shared_dir, dbt_manifest, warehouse_url):
+    """{native id: {technique: (confidence, rationale)}} for every inferred mapping."""
+    scratch.load_attack(warehouse_url, settings.load())
+    records = [_record(name, "metric_filter", {"filterName": name, "filterPattern": pattern,
+                                                "metricTransformations": [{"metricName": name,
+                                                                           "metricNamespace": "CIS"}]})
+               for name, pattern in FILTERS.items()]
+    records.append(_record("root-activity", "event_rule", {"Name": "root-activity", "State": "ENABLED",
+                                                           "EventPattern": json.dumps(ROOT_ACTIVITY)}))
+    now = datetime.now(UTC)
+    with psycopg.connect(warehouse_url) as conn:
+        store_partition(conn, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now)])
+        conn.commit()
+        parse_pending(conn)
+        conn.commit()
+    scratch.dbt(warehouse_url, "seed", "--quiet")
+    scratch.dbt(warehouse_url, "run", "--quiet", "--select", "+content_technique_mappings")
+    with psycopg.connect(warehouse_url) as conn:
+        rows = conn.execute("""
+            select p.native_id, m.attack_technique_id, m.confidence_score::float, m.rationale
+            from raw.detection_presence as p
+            inner join marts.content_technique_mappings as m on p.content_hash = m.content_hash""").fetchall()
+    out: dict[str, dict[str, tuple[float, str]]] = {}
+    for native_id, technique, confidence, rationale in rows:
+        out.setdefault(native_id.rsplit(":", 1)[-1], {})[technique] = (confidence, rationale)
+    return out
+
+
+def _counted(mapped, name):
+    """Techniques the detection counts for (coverage_min_confidence 0.6)."""
+    return {t for t, (confidence, _) in mapped[name].items() if confidence >= 0.6}
+
+
+def test_failed_sign_ins_are_guessing_not_an_account_in_use(mapped):
+    failures = mapped["cis-console-auth-failures"]
+    assert "T1110" in _counted(mapped, "cis-console-auth-failures")
+    assert "CUR-008" in failures["T1110"][1]
+    assert "T1078.004" not in failures  # not even below the threshold: the indicator does not apply
+
+
+def test_successful_sign_ins_are_an_account_in_use_not_guessing(mapped):
+    assert "T1078.004" in _counted(mapped, "console-sign-ins-succeeded")
+    assert "T1110" not in mapped["console-sign-ins-succeeded"]
+
+
+def test_a_rule_on_every_sign_in_counts_for_account_use_only(mapped):
+    """It sees both outcomes: each outcome's indicator counts 0.85x, so the strong one still counts and the
+    guessing claim (which needs failures singled out) does not."""
+    every = mapped["every-console-sign-in"]
+    assert every["T1078.004"][0] < mapped["console-sign-ins-succeeded"]["T1078.004"][0]
+    assert "T1078.004" in _counted(mapped, "every-console-sign-in")
+    assert "T1110" not in _counted(mapped, "every-console-sign-in")
+
+
+@pytest.mark.parametrize("name", ["cis-root-account-usage", "root-activity"])
+def test_root_use_is_a_privileged_cloud_account_in_any_form(mapped, name):
+    assert "T1078.004" in _counted(mapped, name)
+    assert "condition:userIdentity.type=Root ~ curated CUR-457" in mapped[name]["T1078.004"][1]
