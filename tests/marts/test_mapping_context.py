@@ -1,6 +1,7 @@
 """Context the mapper checks (docs/mapping.md), on a real build with the curated seed and ATT&CK 18.1: who made the
 call, and whether the detection sees failed calls, successful ones or both. A failed console sign-in is
-password guessing (T1110); a successful one is a cloud account in use (T1078.004)."""
+password guessing (T1110); a successful one is a cloud account in use (T1078.004). And a rule author's declared
+tags beside what inference found."""
 
 import json
 from datetime import UTC, date, datetime
@@ -11,6 +12,7 @@ import pytest
 from dagster_project.lib import settings
 from dagster_project.lib.detections.store import AccountScan, store_partition
 from dagster_project.lib.parsing.store import parse_pending
+from dagster_project.lib.sources import rule_repos
 from dagster_project.lib.warehouse import scratch
 
 FILTERS = {
@@ -25,6 +27,22 @@ ROOT_ACTIVITY = {"detail-type": ["AWS API Call via CloudTrail", "AWS Console Sig
                  "detail": {"userIdentity": {"type": ["Root"]}}}
 
 
+def _sigma(native_id: str, tags: list[str], selection: dict) -> dict:
+    return {"provider": "aws", "service": "sigma", "detection_type": "sigma_rule", "native_id": native_id,
+            "name": native_id, "region": "", "account_id": "", "related": {"path": f"{native_id}.yml"},
+            "api_object": {"title": native_id, "tags": tags, "logsource": {"product": "aws", "service": "cloudtrail"},
+                           "detection": {"selection": selection, "condition": "selection"}}}
+
+
+SIGMA = [
+    # T1110 agrees with inference, T1098 does not (inference mapped the rule elsewhere)
+    _sigma("sigma-failed-logins", ["attack.t1110", "attack.t1098"],
+           {"eventName": "ConsoleLogin", "errorMessage": "Failed authentication"}),
+    # nothing inferred at all: the tag is all there is, and nothing disagrees with it
+    _sigma("sigma-unknown-event", ["attack.t1530"], {"eventName": "NoSuchCallAnywhere"}),
+]
+
+
 def _record(native_id: str, detection_type: str, api_object: dict) -> dict:
     return {"provider": "aws", "service": "cloudwatch_logs" if detection_type == "metric_filter" else "eventbridge",
             "detection_type": detection_type, "native_id": native_id, "name": native_id, "region": "us-east-1",
@@ -33,7 +51,7 @@ def _record(native_id: str, detection_type: str, api_object: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def mapped(shared_dir, dbt_manifest, warehouse_url):
-    """{native id: {technique: (confidence, rationale)}} for every inferred mapping."""
+    """{native id: {technique: (confidence, rationale, method, inference disagrees)}} for every mapping."""
     scratch.load_attack(warehouse_url, settings.load())
     records = [_record(name, "metric_filter", {"filterName": name, "filterPattern": pattern,
                                                 "metricTransformations": [{"metricName": name,
@@ -43,7 +61,9 @@ def mapped(shared_dir, dbt_manifest, warehouse_url):
                                                            "EventPattern": json.dumps(ROOT_ACTIVITY)}))
     now = datetime.now(UTC)
     with psycopg.connect(warehouse_url) as conn:
-        store_partition(conn, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now)])
+        store_partition(conn, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now),
+                                                 AccountScan("sigma", "", now, SIGMA, completed_at=now)],
+                        declared_tags=rule_repos.declared_tags)
         conn.commit()
         parse_pending(conn)
         conn.commit()
@@ -51,18 +71,20 @@ def mapped(shared_dir, dbt_manifest, warehouse_url):
     scratch.dbt(warehouse_url, "run", "--quiet", "--select", "+content_technique_mappings")
     with psycopg.connect(warehouse_url) as conn:
         rows = conn.execute("""
-            select p.native_id, m.attack_technique_id, m.confidence_score::float, m.rationale
+            select p.native_id, m.attack_technique_id, m.confidence_score::float, m.rationale, m.mapping_method,
+                   m.inference_disagrees
             from raw.detection_presence as p
             inner join marts.content_technique_mappings as m on p.content_hash = m.content_hash""").fetchall()
-    out: dict[str, dict[str, tuple[float, str]]] = {}
-    for native_id, technique, confidence, rationale in rows:
-        out.setdefault(native_id.rsplit(":", 1)[-1], {})[technique] = (confidence, rationale)
+    out: dict[str, dict[str, tuple]] = {}
+    for native_id, technique, *row in rows:
+        out.setdefault(native_id, {})[technique] = tuple(row)
     return out
 
 
 def _counted(mapped, name):
-    """Techniques the detection counts for (coverage_min_confidence 0.6)."""
-    return {t for t, (confidence, _) in mapped[name].items() if confidence >= 0.6}
+    """Techniques inference says the detection counts for (coverage_min_confidence 0.6)."""
+    return {t for t, (confidence, _, method, _) in mapped[name].items()
+            if confidence >= 0.6 and method != "declared"}
 
 
 def test_failed_sign_ins_are_guessing_not_an_account_in_use(mapped):
@@ -90,3 +112,13 @@ def test_a_rule_on_every_sign_in_counts_for_account_use_only(mapped):
 def test_root_use_is_a_privileged_cloud_account_in_any_form(mapped, name):
     assert "T1078.004" in _counted(mapped, name)
     assert "condition:userIdentity.type=Root ~ curated CUR-457" in mapped[name]["T1078.004"][1]
+
+
+def test_declared_tags_beside_inference(mapped):
+    """A tag inference supports is reported as inferred, with its evidence; one it does not support, on a rule it
+    did map, disagrees (and becomes disputed); on a rule nothing was inferred for, it is all there is."""
+    failed = mapped["sigma-failed-logins"]
+    assert failed["T1110"][2] == "pattern_match" and "CUR-008" in failed["T1110"][1]
+    assert failed["T1098"][2:] == ("declared", True)
+    assert mapped["sigma-unknown-event"] == {"T1530": (0.7, "declared by the rule author: attack.t1530", "declared",
+                                                       False)}
