@@ -92,7 +92,9 @@ watched as (
         select known.watched_metric
         from {{ this }} as known
         where known.watched_metric in (
-            select unnest(live.metric_keys) from live where live.detection_type = 'metric_filter'
+            select unnest(live.metric_keys) as metric_key
+            from live
+            where live.detection_type = 'metric_filter'
         )
     {% endif %}
 ),
@@ -141,7 +143,7 @@ deprecations as (
     from {{ ref('detection_deprecation_impact') }} as impact
     inner join {{ ref('api_deprecations') }} as dep on impact.deprecation_id = dep.id
     {%- if not state.full %}
-    where impact.detection_id in (select live.id from live)
+        where impact.detection_id in (select live.id from live)
     {%- endif %}
     group by impact.detection_id
 ),
@@ -151,11 +153,10 @@ unparsed as (
         content_hash,
         parse_reason
     from {{ ref('stg_detections__logic') }}
-    where
-        parse_confidence = 0
-    {% if not state.full %}
+    where parse_confidence = 0
+    {%- if not state.full %}
         and content_hash in (select live.content_hash from live)
-    {% endif %}
+    {%- endif %}
 ),
 
 checks as (
