@@ -51,6 +51,8 @@ def _elastic(query: str) -> dict:
     ("event_rule", _event_rule({"eventName": ["ConsoleLogin"], "errorCode": [{"exists": False}]}), "success"),
     ("sigma_rule", _sigma({"eventName": "ConsoleLogin", "errorMessage": "Failed authentication"}), "failure"),
     ("sigma_rule", _sigma({"eventName": "DeleteBucket", "errorCode": [None, "Success"]}), "success"),
+    ("sigma_rule", _sigma({"eventName": "DeleteBucket", "errorCode|exists": False}), "success"),
+    ("sigma_rule", _sigma({"eventName": "DeleteBucket", "errorCode|exists": True}), "failure"),
     ("elastic_rule", _elastic("event.action:ConsoleLogin and event.outcome:failure"), "failure"),
     ("elastic_rule", _elastic("event.action:ConsoleLogin and event.outcome:success"), "success"),
     # both outcomes, or a negated test: the rule sees both

@@ -42,6 +42,8 @@ def split_condition(text: str) -> tuple[str, str, str | None] | None:
         return m["field"], m["cmp"], m["value"]
     if m["test"]:
         return m["field"], m["test"].lower(), None
+    if m["word"] == "exists":  # Sigma's |exists modifier: 'errorCode exists false'
+        return m["field"], "exists" if m["text"].lower() == "true" else "not exists", None
     return m["field"], m["word"], m["text"]
 
 
