@@ -46,6 +46,9 @@ def _elastic(query: str) -> dict:
     ("metric_filter", _filter('{ $.eventName = ConsoleLogin }'), None),
     ("metric_filter", _filter('{ ($.eventName = ConsoleLogin) && ($.errorCode NOT EXISTS) }'), "success"),
     ("metric_filter", _filter('{ ($.eventName = DeleteTrail) && ($.errorCode != "AccessDenied") }'), None),
+    ("logs_insights_query", {"queryString": "fields sourceIPAddress | filter eventName = 'ConsoleLogin' and "
+                                            "errorMessage = 'Failed authentication' | stats count(*) by sourceIPAddress"},
+     "failure"),
     ("event_rule", _event_rule({"eventName": ["ConsoleLogin"], "responseElements": {"ConsoleLogin": ["Failure"]}}),
      "failure"),
     ("event_rule", _event_rule({"eventName": ["ConsoleLogin"], "errorCode": [{"exists": False}]}), "success"),

@@ -235,7 +235,7 @@ def apply(b: Builder, result: Scan, field_names: dict[str, str] | None = None) -
             b.doubt(f"regular expression on {c.field}", TEXT if field == "eventName" else 0.8)
         if c.negated or field.split(".")[0] in NOT_FIELDS or field.startswith("Esql") or "kibana." in field:
             continue
-        if "." not in field and field not in ("eventSource", "eventName", "errorCode", "eventType"):
+        if "." not in field and field not in ("eventSource", "eventName", "errorCode", "errorMessage", "eventType"):
             continue
         _condition(b, field, c)
     _pair(b, sources, names)
