@@ -70,7 +70,7 @@ def main(accounts: int = 5, detections: int = 60, last_day: date | None = None) 
     target, env = runtime.prepare(cfg)
     env = {**os.environ, **env, "DCV_EXPORT_DIR": str(cfg.export_dir)}
     print(f"warehouse: {target.describe()}")
-    env["DCV_ATTACK_SOURCE"] = ",".join(sources.local_attack_sources(cfg))
+    env["DCV_ATTACK_SOURCE"] = ",".join(sources.local_attack_sources(cfg, every_version=True))
     last_day = last_day or datetime.now(UTC).date()
     # two scan days, so the history, drift counts and gap dates have something to show
     for day in (last_day - timedelta(days=1), last_day):

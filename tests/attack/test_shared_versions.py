@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from dagster_project.lib import settings
-from dagster_project.lib.attack import bundle, knowledge, store
+from dagster_project.lib.attack import bundle, knowledge, sources, store
 
 VERSIONS = ["16.1", "17.1", "18.1"]
 
@@ -92,3 +92,18 @@ def test_threat_indicators_from_all_three_sources(loaded, db):
     assert api == 0
     seed_refs = db.execute("select count(*) from marts.threat_indicators where source = 'curated'").fetchone()[0]
     assert seed_refs > 0
+
+
+def test_the_demo_loads_every_shared_version_so_ctid_is_carried(tmp_path):
+    """CTID's AWS file is written against 16.1: the demo loads 16.1 and 17.1 beside 18.1 (oldest first, so the
+    first load still activates 18.1), else CTID's indicators stay in review_state_unmapped."""
+    attack = tmp_path / "attack"
+    attack.mkdir()
+    for v in ("18.1", "16.1", "17.1", "9.0"):
+        (attack / f"enterprise-attack-{v}.json.gz").write_bytes(b"")
+    (attack / "enterprise-attack-19.0.json.gz").write_bytes(b"")  # newer than the pinned release: not loaded
+    cfg = settings.Settings(home=tmp_path, database_url=None, pg_port=None, attack_source=None,
+                            knowledge_source=None, shared_dir=tmp_path)
+    names = [Path(p).name for p in sources.local_attack_sources(cfg, every_version=True)]
+    assert names == [f"enterprise-attack-{v}.json.gz" for v in ("9.0", "16.1", "17.1", "18.1")]
+    assert [Path(p).name for p in sources.local_attack_sources(cfg)] == ["enterprise-attack-18.1.json.gz"]

@@ -79,13 +79,26 @@ def attack_sources(cfg: Settings) -> list[str]:
     return split(cfg.attack_source) if cfg.attack_source else [pinned_bundle(cfg)]
 
 
-def local_attack_sources(cfg: Settings) -> list[str]:
-    """For offline commands (demo, eval, bench): DCV_ATTACK_SOURCE, else the 18.1 bundle in DCV_SHARED, else
-    the pinned official release."""
+def local_attack_sources(cfg: Settings, *, every_version: bool = False) -> list[str]:
+    """For offline commands (demo, eval, bench): DCV_ATTACK_SOURCE, else the 18.1 bundle in DCV_SHARED (with
+    `every_version`, every bundle there up to 18.1, oldest first), else the pinned official release.
+
+    The demo loads every version because the CTID mappings are written against 16.1: an indicator is carried
+    to the active version through the version it names, and with 16.1 not loaded CTID's 290 finding-type and
+    Config-rule indicators are only listed in review_state_unmapped ('ATT&CK 16.1 is not loaded')."""
     shared = cfg.shared_dir / "attack" / f"{DOMAIN}-{PINNED_VERSION}.json.gz"
     if not cfg.attack_source and shared.is_file():
-        return [str(shared)]
+        if not every_version:
+            return [str(shared)]
+        older = [p for p in shared.parent.glob(f"{DOMAIN}-*.json.gz") if _version(p) < _version(shared)]
+        return [str(p) for p in sorted(older, key=_version)] + [str(shared)]
     return attack_sources(cfg)
+
+
+def _version(path: Path) -> tuple[int, ...]:
+    """enterprise-attack-16.1.json.gz -> (16, 1); (0,) for a name without a version."""
+    digits = path.name.removeprefix(f"{DOMAIN}-").split(".json")[0]
+    return tuple(int(x) for x in digits.split(".")) if all(x.isdigit() for x in digits.split(".")) else (0,)
 
 
 def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
