@@ -107,3 +107,25 @@ def test_the_demo_loads_every_shared_version_so_ctid_is_carried(tmp_path):
     names = [Path(p).name for p in sources.local_attack_sources(cfg, every_version=True)]
     assert names == [f"enterprise-attack-{v}.json.gz" for v in ("9.0", "16.1", "17.1", "18.1")]
     assert [Path(p).name for p in sources.local_attack_sources(cfg)] == ["enterprise-attack-18.1.json.gz"]
+
+
+def test_by_default_the_releases_the_knowledge_names_are_loaded_too(tmp_path, monkeypatch):
+    """With DCV_ATTACK_SOURCE unset the attack asset fetches the pinned release and, before it, every older
+    release a knowledge source is written against (the version in CTID's file name), so CTID is carried."""
+    fetched = []
+    monkeypatch.setattr(sources, "pinned_bundle", lambda cfg, version=sources.PINNED_VERSION: fetched.append(
+        version) or f"/cache/{version}.json")
+
+    def cfg(knowledge):
+        return settings.Settings(home=tmp_path, database_url=None, pg_port=None, attack_source=None,
+                                 knowledge_source=knowledge, shared_dir=tmp_path)
+
+    ctid = "x/aws-12.12.2024_attack-16.1-enterprise.json,y/gcp-03.06.2025_attack-16.1-enterprise.json"
+    assert sources.attack_sources(cfg(ctid)) == ["/cache/16.1.json", "/cache/18.1.json"]
+    assert sources.attack_sources(cfg("z/aws_attack-18.1.json,w/custom.json")) == ["/cache/18.1.json"]
+    # the shared CTID file is used when DCV_KNOWLEDGE_SOURCE is unset; with none there, its official URL
+    assert sources.attack_sources(cfg(None)) == ["/cache/16.1.json", "/cache/18.1.json"]
+    explicit = settings.Settings(home=tmp_path, database_url=None, pg_port=None, attack_source="a.json,b.json",
+                                 knowledge_source=ctid, shared_dir=tmp_path)
+    assert sources.attack_sources(explicit) == ["a.json", "b.json"]
+    assert fetched == ["16.1", "18.1", "18.1", "16.1", "18.1"]

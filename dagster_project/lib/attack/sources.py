@@ -7,6 +7,7 @@ verified against the sha256 that mitreattack-python publishes for that release.
 from __future__ import annotations
 
 import hashlib
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -75,8 +76,21 @@ def pinned_bundle(cfg: Settings, version: str = PINNED_VERSION) -> str:
 
 
 def attack_sources(cfg: Settings) -> list[str]:
-    """DCV_ATTACK_SOURCE (comma-separated paths/URLs), else the pinned official release."""
-    return split(cfg.attack_source) if cfg.attack_source else [pinned_bundle(cfg)]
+    """DCV_ATTACK_SOURCE (comma-separated paths/URLs), else the pinned official release, preceded by the
+    official releases the knowledge sources are written against (CTID's AWS file names ATT&CK 16.1): an
+    indicator reaches the active version through the version it names, and is otherwise only listed as
+    unmapped."""
+    if cfg.attack_source:
+        return split(cfg.attack_source)
+    return [pinned_bundle(cfg, v) for v in knowledge_attack_versions(cfg)] + [pinned_bundle(cfg)]
+
+
+def knowledge_attack_versions(cfg: Settings) -> list[str]:
+    """ATT&CK versions older than the pinned one that the knowledge sources' names carry
+    ('..._attack-16.1-enterprise.json' -> '16.1'), oldest first."""
+    named = {m for ref in knowledge_sources(cfg, cfg.knowledge_source)
+             for m in re.findall(r"attack-(\d+\.\d+)", Path(ref).name)}
+    return sorted((v for v in named if _numbers(v) < _numbers(PINNED_VERSION)), key=_numbers)
 
 
 def local_attack_sources(cfg: Settings, *, every_version: bool = False) -> list[str]:
@@ -96,9 +110,14 @@ def local_attack_sources(cfg: Settings, *, every_version: bool = False) -> list[
 
 
 def _version(path: Path) -> tuple[int, ...]:
-    """enterprise-attack-16.1.json.gz -> (16, 1); (0,) for a name without a version."""
-    digits = path.name.removeprefix(f"{DOMAIN}-").split(".json")[0]
-    return tuple(int(x) for x in digits.split(".")) if all(x.isdigit() for x in digits.split(".")) else (0,)
+    """enterprise-attack-16.1.json.gz -> (16, 1)."""
+    return _numbers(path.name.removeprefix(f"{DOMAIN}-").split(".json")[0])
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """'16.1' -> (16, 1); (0,) for anything else."""
+    parts = version.split(".")
+    return tuple(int(x) for x in parts) if all(x.isdigit() for x in parts) else (0,)
 
 
 def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
