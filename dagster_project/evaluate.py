@@ -19,7 +19,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from dagster_project.lib import settings as settings_mod
-from dagster_project.lib.detections.store import AccountScan, store_partition
+from dagster_project.lib.detections.store import AccountScan
 from dagster_project.lib.evaluation import holdout, scoring
 from dagster_project.lib.parsing import parse
 from dagster_project.lib.parsing.conditions import split_condition
@@ -134,8 +134,6 @@ def event_rules(rule: dict) -> list[dict]:
 
 
 def main(threshold: float = 0.6) -> int:
-    from dagster_project.lib.parsing.store import parse_pending
-
     cfg = settings_mod.load()
     started = time.perf_counter()
     target, _ = runtime.prepare(cfg)
@@ -143,25 +141,20 @@ def main(threshold: float = 0.6) -> int:
     url = connection.recreate_database(target.url, SCRATCH_DB)
     try:
         scratch.load_attack(url, cfg)
-        with connection.connect(url) as conn:
-            for corpus, (relative, reader) in CORPORA.items():
-                root = cfg.shared_dir / relative
-                if not root.is_dir():
-                    print(f"skipping {corpus}: {root} not found (set DCV_SHARED)")
-                    continue
-                items = list(reader(root))
-                rules = [r for r in items if isinstance(r, dict)]
-                for reject in (r for r in items if not isinstance(r, dict)):
-                    print(f"{corpus}: not scored, {reject.object_ref}: {reject.reason}")
-                truth[corpus] = {r["native_id"]: {t for t, _ in rule_repos.declared_tags(r)} for r in rules}
-                records = [e for r in rules for e in event_rules(r)]
-                scan = AccountScan(corpus, "", datetime.now(UTC), records, completed_at=datetime.now(UTC))
-                store_partition(conn, date.today(), [scan])
-            conn.commit()
-            parse_pending(conn)
-            conn.commit()
-        scratch.dbt(url, "seed", "--quiet")
-        scratch.dbt(url, "run", "--quiet", "--select", "+content_technique_mappings")
+        scans = []
+        for corpus, (relative, reader) in CORPORA.items():
+            root = cfg.shared_dir / relative
+            if not root.is_dir():
+                print(f"skipping {corpus}: {root} not found (set DCV_SHARED)")
+                continue
+            items = list(reader(root))
+            rules = [r for r in items if isinstance(r, dict)]
+            for reject in (r for r in items if not isinstance(r, dict)):
+                print(f"{corpus}: not scored, {reject.object_ref}: {reject.reason}")
+            truth[corpus] = {r["native_id"]: {t for t, _ in rule_repos.declared_tags(r)} for r in rules}
+            records = [e for r in rules for e in event_rules(r)]
+            scans.append(AccountScan(corpus, "", datetime.now(UTC), records, completed_at=datetime.now(UTC)))
+        scratch.map_scans(url, date.today(), scans)  # no declared tags: inference alone is scored
         with connection.connect(url) as conn:
             sources = [source for (source,) in conn.execute(INDICATOR_SOURCES)]
             current = dict(conn.execute(CURRENT_IDS).fetchall())

@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from dagster_project.lib import settings
-from dagster_project.lib.detections.store import AccountScan, store_partition
-from dagster_project.lib.parsing.store import parse_pending
+from dagster_project.lib.detections.store import AccountScan
 from dagster_project.lib.sources import rule_repos
 from dagster_project.lib.warehouse import scratch
 
@@ -60,15 +59,9 @@ def mapped(shared_dir, dbt_manifest, warehouse_url):
     records.append(_record("root-activity", "event_rule", {"Name": "root-activity", "State": "ENABLED",
                                                            "EventPattern": json.dumps(ROOT_ACTIVITY)}))
     now = datetime.now(UTC)
-    with psycopg.connect(warehouse_url) as conn:
-        store_partition(conn, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now),
-                                                 AccountScan("sigma", "", now, SIGMA, completed_at=now)],
-                        declared_tags=rule_repos.declared_tags)
-        conn.commit()
-        parse_pending(conn)
-        conn.commit()
-    scratch.dbt(warehouse_url, "seed", "--quiet")
-    scratch.dbt(warehouse_url, "run", "--quiet", "--select", "+content_technique_mappings")
+    scratch.map_scans(warehouse_url, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now),
+                                                       AccountScan("sigma", "", now, SIGMA, completed_at=now)],
+                      declared_tags=rule_repos.declared_tags)
     with psycopg.connect(warehouse_url) as conn:
         rows = conn.execute("""
             select p.native_id, m.attack_technique_id, m.confidence_score::float, m.rationale, m.mapping_method,

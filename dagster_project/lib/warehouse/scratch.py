@@ -8,11 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.attack import bundle, knowledge, sources, store
+from dagster_project.lib.detections.store import AccountScan, store_partition
+from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.warehouse import connection, dbt_window, migrate
 
 
@@ -27,6 +30,19 @@ def load_attack(url: str, cfg: settings_mod.Settings) -> None:
                                  "ctid_mappings_explorer")
         store.activate_if_none(conn, store.loaded_versions(conn))
         conn.commit()
+
+
+def map_scans(url: str, day: date, scans: Iterable[AccountScan],
+              declared_tags: Callable[[dict], list[tuple[str, str]]] | None = None) -> None:
+    """Scans stored as one day, parsed, and mapped by the dbt models up to content_technique_mappings: the
+    assets' path from configurations to techniques, for the evaluator and the mapping tests."""
+    with connection.connect(url) as conn:
+        store_partition(conn, day, scans, declared_tags=declared_tags)
+        conn.commit()
+        parse_pending(conn)
+        conn.commit()
+    dbt(url, "seed", "--quiet")
+    dbt(url, "run", "--quiet", "--select", "+content_technique_mappings")
 
 
 def seeded_target(target: Path) -> Path:
