@@ -149,16 +149,18 @@ def test_unchanged_export_scopes_are_skipped_with_the_same_result(warehouse_url,
     from dagster_project.lib import sample_org
     from dagster_project.lib.detections.store import previous_scope_digests, previous_versions
 
-    staged_rows = []
+    staged_rows, recognised = [], []
 
     def counting(scans):
         for scan in scans:
             staged_rows.append(len(scan.staged.rows))
+            recognised.append(scan.staged.recognised)
             yield scan
 
     def run(skip: bool, days, workers: int = 1, diffed: bool = False) -> tuple[list, int, list]:
         db.execute("truncate raw.detection_presence, raw.detection_contents, raw.scans cascade")
         staged_rows.clear()
+        recognised.clear()
         skipped, snapshots = 0, SnapshotWriter(tmp_path / f"snapshots-{skip}-{workers}-{diffed}")
         for day in days:
             sample_org.write_export(tmp_path / day.isoformat(), accounts=2, detections_per_account=80, seed=3, day=day)
@@ -182,20 +184,63 @@ def test_unchanged_export_scopes_are_skipped_with_the_same_result(warehouse_url,
     assert skipping == reading_all
     assert run(True, days, workers=2) == (skipping, skipped, snapshots)
     after_day_one = sum(staged_rows[2:])  # two accounts a day
+    assert sum(recognised) == 0  # without the previous versions every record is split
     assert run(True, days, workers=2, diffed=True) == (skipping, skipped, snapshots)
-    # the first day stages everything either way; after it, only what changed goes to PostgreSQL
+    # the first day stages everything either way; after it, only what changed goes to PostgreSQL, and most
+    # records read are known unchanged by their digest alone
     assert 0 < sum(staged_rows[2:]) < after_day_one / 4
+    assert sum(recognised[2:]) > 3 * sum(staged_rows[2:])
     assert run(False, days, diffed=True)[0] == reading_all
 
 
-def test_snapshot_text_is_the_canonical_json_of_the_payload():
-    """The store splices each account's snapshot from its records' JSON (made in a reader process); the
-    text must be exactly what canonical_json of the whole payload gives, or snapshot checksums would drift."""
+def test_snapshot_holds_the_payload_with_each_record_as_read():
+    """The store splices each account's snapshot from its records' JSON (made in a reader process); the text
+    must read back as the whole payload, records in the key order they were read in, and be the same text every
+    time the same records are read (snapshot checksums)."""
     from dagster_project.lib.detections import record as rec
-    from dagster_project.lib.detections.store import snapshot_json
+    from dagster_project.lib.detections.store import AccountScan, snapshot_json, stage
 
-    records = [rule("a"), alarm("b", "ALARM"), {**rule("c"), "related": {"x": 1e-07, "y": "é"}}]
+    records = [rule("a"), alarm("b", "ALARM"), {**rule("c"), "related": {"x": 1e-07, "y": "é", "z": 2 ** 70}}]
     carried = {"us-east-1/config": D1, "eu-west-1/guardduty": D2}
     payload = {"source": "export", "account_id": ACCOUNT, "day": D3, "records": records, "carried": carried}
-    assert snapshot_json("export", ACCOUNT, D3, rec.canonical_json(records), carried) == rec.canonical_json(payload)
-    assert json.loads(snapshot_json("export", ACCOUNT, D3, "[]", {}))["records"] == []
+
+    def staged_json():
+        scan = AccountScan("export", ACCOUNT, datetime.now(UTC), [dict(r) for r in records])
+        return stage(scan, keep_json=True, previous={}).records_json
+
+    text = snapshot_json("export", ACCOUNT, D3, staged_json(), carried)
+    assert json.loads(text) == json.loads(rec.canonical_json(payload))
+    assert [list(r) for r in json.loads(text)["records"]] == [list(r) for r in records]
+    assert snapshot_json("export", ACCOUNT, D3, staged_json(), carried) == text
+    assert json.loads(snapshot_json("export", ACCOUNT, D3, b"[]", {}))["records"] == []
+
+
+def test_records_read_in_another_form_are_split_and_their_digest_renewed(warehouse_url, db):
+    """A record's digest is taken from its text as read; one read in another key order (or stored before digests
+    were kept) is split again, found unchanged (no new interval) and its interval takes the new digest, so the
+    next day recognises it without a split."""
+    from dagster_project.lib.detections import record as rec
+    from dagster_project.lib.detections.store import previous_versions, stage
+
+    def diffed_load(day, records):
+        with psycopg.connect(warehouse_url) as conn, psycopg.connect(warehouse_url, autocommit=True) as reader:
+            scan = AccountScan("aws", ACCOUNT, datetime.now(UTC), records)
+            scan.staged = stage(scan, previous=previous_versions(reader, "aws", day)(ACCOUNT))
+            store_partition(conn, day, [scan])
+            return scan.staged
+
+    records = [rule("a"), alarm("b", "OK")]
+    assert diffed_load(D1, records).recognised == 0
+    db.execute("update raw.detection_presence set record_digest = null where native_id = 'trail:a'")
+    reordered = {k: records[1][k] for k in reversed(list(records[1]))}
+    assert rec.record_digest(rec.plain_json(reordered)) != rec.record_digest(rec.plain_json(records[1]))
+    day2 = diffed_load(D2, [records[0], reordered])
+    assert (day2.recognised, len(day2.rows), len(day2.redigest)) == (0, 0, 2)
+    assert presence(db) == [("arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", D1, None), ("trail:a", D1, None)]
+    day3 = diffed_load(D3, [records[0], reordered])
+    assert (day3.recognised, len(day3.rows), len(day3.redigest)) == (2, 0, 0)
+    # a changed record is never taken for its old version: the alarm's state moved, so it gets a new interval
+    day3_again = diffed_load(D3, [records[0], alarm("b", "ALARM")])
+    assert (day3_again.recognised, len(day3_again.rows)) == (1, 1)
+    assert presence(db)[:2] == [("arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", D1, D3),
+                                ("arn:aws:cloudwatch:us-east-1:111111111111:alarm:b", D3, None)]

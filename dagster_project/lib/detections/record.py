@@ -56,6 +56,30 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.cache
+def _split_fingerprint() -> bytes:
+    """What turns a record into configuration and state (this module and its volatile fields): a change to
+    either makes every record digest new, so no record is taken as unchanged under a split it was not made by."""
+    here = Path(__file__)
+    return hashlib.sha256(here.read_bytes() + here.with_name("volatile_fields.yaml").read_bytes()).digest()
+
+
+def plain_json(value: Any) -> bytes:
+    """JSON in the value's own key order (a record as read: its snapshot text and its digest), ~7x cheaper than
+    canonical_json; the json module where orjson cannot (integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_PASSTHROUGH_DATETIME, default=str)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False).encode()
+
+
+def record_digest(text: bytes) -> bytes:
+    """16 bytes that change whenever a record's plain_json changes: a record whose digest equals its stored
+    version's is that version, without being split and hashed canonically (~3x the work). The same text read
+    twice gives the same digest; the same record in another key order is merely split again."""
+    return hashlib.blake2b(text, digest_size=16, key=_split_fingerprint()[:32]).digest()
+
+
 @dataclass(frozen=True)
 class Split:
     config: dict

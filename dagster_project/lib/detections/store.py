@@ -74,6 +74,7 @@ class StagedRow(NamedTuple):
     name: str | None
     content_hash: str
     state_hash: str | None
+    record_digest: bytes | None
     provider: str
     config_json: str
     state_json: str | None
@@ -90,23 +91,28 @@ class Staged:
     # (region, service, native_id) whose version at the day must be looked up: the changed ones and the gone
     diffed: bool = False
     probe: list[tuple[str, str, str]] = field(default_factory=list)
+    # diffed: records recognised by their digest (not split), and (region, service, native_id, digest) of those
+    # split, found unchanged and stored with another digest (or none: rows written before digests), to note
+    recognised: int = 0
+    redigest: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     rejects: list[tuple[str, str, str | None]] = field(default_factory=list)
     per_scope: Counter = field(default_factory=Counter)  # scope_key -> records (only for scans with digests)
     declared: list[tuple[str, str, str]] = field(default_factory=list)  # content_hash, technique, tag
-    records_json: str | None = None  # canonical JSON of the stored records, for the snapshot
+    records_json: bytes | None = None  # the stored records as read (plain_json), for the snapshot
 
 
-Versions = Mapping[tuple[str, str, str], tuple[str, str | None]]
+Versions = Mapping[tuple[str, str, str], tuple[str, str | None, bytes | None]]
 
 
 def stage(scan: AccountScan, *, keep_json: bool = False,
           declared_tags: Callable[[dict], list[tuple[str, str]]] | None = None,
           previous: Versions | None = None) -> Staged:
     """Check, split and hash a scan's records (most of a load's Python time; pure, so it can run in a reader
-    process). keep_json also returns the stored records' canonical JSON for the day's snapshot.
+    process). keep_json also returns the stored records' JSON for the day's snapshot.
 
     previous: the account's versions at the day (previous_versions), (region, service, native_id) ->
-    (content_hash, state_hash). Given it, only what differs is staged: on a daily load ~1 % of what is read."""
+    (content_hash, state_hash, record_digest). Given it, only what differs is staged: on a daily load ~1 % of
+    what is read; a record whose digest equals its version's is known unchanged without being split."""
     staged, kept, seen_keys = Staged(diffed=previous is not None), [], set()
     for record in scan.records:
         why = rec.problem(record)
@@ -115,23 +121,30 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
             staged.rejects.append((f"{scan.source}:{scan.account_id}:{native}", why,
                                    rec.canonical_json(record)[:2000]))
             continue
-        parts = rec.split(record)
         region = record.get("region") or ""
         staged.seen += 1
         key = (region, record["service"], record["native_id"])
         before = None if previous is None else previous.get(key)
-        if before != (parts.config_hash, parts.state_hash):
-            staged.rows.append(StagedRow(*key[:2], record["detection_type"], key[2], record.get("name"),
-                                         parts.config_hash, parts.state_hash, record["provider"],
-                                         parts.config_json, parts.state_json))
-            if before is not None:
-                staged.probe.append(key)
+        text = rec.plain_json(record)
+        digest = rec.record_digest(text)
+        if before is not None and before[2] == digest and declared_tags is None:
+            staged.recognised += 1
+        else:
+            parts = rec.split(record)
+            if before is None or before[:2] != (parts.config_hash, parts.state_hash):
+                staged.rows.append(StagedRow(*key[:2], record["detection_type"], key[2], record.get("name"),
+                                             parts.config_hash, parts.state_hash, digest, record["provider"],
+                                             parts.config_json, parts.state_json))
+                if before is not None:
+                    staged.probe.append(key)
+            elif before[2] != digest:
+                staged.redigest.append((*key, digest))
+            if declared_tags is not None:
+                staged.declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
         if previous is not None:
             seen_keys.add(key)
-        if declared_tags is not None:
-            staged.declared += [(parts.config_hash, t, tag) for t, tag in declared_tags(record)]
         if keep_json:
-            kept.append(record)
+            kept.append(text)
         if scan.scope_digests:
             staged.per_scope[scope_key(region, record["service"])] += 1
     if previous is not None:
@@ -139,11 +152,12 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
         not_read = scan.unchanged_scopes | scan.failed_scopes
         staged.probe += [key for key in previous if key not in seen_keys and key[:2] not in not_read]
     if keep_json:
-        staged.records_json = rec.canonical_json(kept)
+        staged.records_json = b"[%s]" % b",".join(kept)
     return staged
 
 
-PREVIOUS_VERSIONS = """select region, service, native_id, content_hash, state_hash from raw.detection_presence
+PREVIOUS_VERSIONS = """select region, service, native_id, content_hash, state_hash, record_digest
+from raw.detection_presence
 where source = %s and account_id = %s and valid_from <= %s and (valid_to is null or valid_to > %s)"""
 
 
@@ -153,15 +167,16 @@ def previous_versions(conn: psycopg.Connection, source: str, day: date) -> Calla
     the day's COPY while accounts are read); it sees what is committed, the state the load starts from."""
     def versions(account_id: str) -> dict:
         rows = conn.execute(PREVIOUS_VERSIONS, (source, account_id, day, day)).fetchall()
-        return {(region, service, native_id): (content, state) for region, service, native_id, content, state in rows}
+        return {(region, service, native_id): (content, state, digest)
+                for region, service, native_id, content, state, digest in rows}
     return versions
 
 
-def snapshot_json(source: str, account_id: str, day: date, records_json: str, carried: dict) -> str:
-    """rec.canonical_json of the day's snapshot payload, with its records already in canonical JSON: the same
-    text, byte for byte (sorted keys: account_id, carried, day, records, source)."""
+def snapshot_json(source: str, account_id: str, day: date, records_json: bytes, carried: dict) -> bytes:
+    """The day's snapshot payload {account_id, carried, day, records, source} as JSON, its records spliced in
+    as the reader wrote them (stage: each record once, as read, for its digest and here)."""
     head = rec.canonical_json({"account_id": account_id, "carried": carried, "day": day})
-    return f'{head[:-1]},"records":{records_json},"source":{rec.canonical_json(source)}}}'
+    return b'%s,"records":%s,"source":%s}' % (head[:-1].encode(), records_json, rec.canonical_json(source).encode())
 
 
 @dataclass
@@ -181,16 +196,20 @@ class StoreStats:
 _TEMP = """
 create temp table staged (
     source text, account_id text, region text, service text, detection_type text, native_id text,
-    name text, content_hash text, state_hash text, provider text, config_doc text, state_doc text
+    name text, content_hash text, state_hash text, record_digest bytea, provider text, config_doc text,
+    state_doc text
 ) on commit drop;
 create temp table scope (source text, account_id text, status text, diffed boolean) on commit drop;
 create temp table probe (source text, account_id text, region text, service text, native_id text) on commit drop;
 create temp table failed_scopes (source text, account_id text, region text, service text) on commit drop;
 create temp table unchanged_scopes (source text, account_id text, region text, service text) on commit drop;
 create temp table declared (content_hash text, technique_id text, source_tag text) on commit drop;
+create temp table redigest (source text, account_id text, region text, service text, native_id text,
+    record_digest bytea) on commit drop;
 """
 
-_COLS = "source, account_id, region, service, detection_type, native_id, name, content_hash, state_hash"
+_COLS = ("source, account_id, region, service, detection_type, native_id, name, content_hash, state_hash, "
+         "record_digest")
 _SAME_KEY = " and ".join(f"{{a}}.{k} = {{b}}.{k}" for k in KEY)
 _SAME_VERSION = _SAME_KEY + " and {a}.content_hash = {b}.content_hash and {a}.state_hash is not distinct from {b}.state_hash"
 
@@ -293,7 +312,8 @@ left join lateral (
 
 delete from raw.detection_presence as p using fresh_resolved as f
 where {_same("p", "f", version=False)} and p.valid_from = f.right_from;
-update raw.detection_presence as p set valid_to = f.new_end, name = f.name from fresh_resolved as f
+update raw.detection_presence as p set valid_to = f.new_end, name = f.name, record_digest = f.record_digest
+from fresh_resolved as f
 where {_same("p", "f", version=False)} and p.valid_from = f.left_from;
 insert into raw.detection_presence ({_COLS}, valid_from, valid_to)
 select {_COLS}, %(day)s, new_end from fresh_resolved where left_from is null;
@@ -303,6 +323,11 @@ insert into raw.detection_changes (source, account_id, region, service, native_i
 select source, account_id, region, service, native_id, %(day)s from gone
 union
 select source, account_id, region, service, native_id, %(day)s from fresh;
+
+-- unchanged records read in another form than their version's digest (or before digests were kept): the
+-- interval is the same, its digest now recognises them without a split
+update raw.detection_presence as p set record_digest = r.record_digest from redigest as r
+where {_same("p", "r", version=False)} and p.valid_from <= %(day)s and (p.valid_to is null or p.valid_to > %(day)s);
 """
 
 SCAN_COLUMNS = ["scan_id", "partition_date", "source", "account_id", "started_at", "completed_at", "status",
@@ -325,7 +350,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
     """Load one day of scans (any number of accounts and sources) in one transaction."""
     stats = StoreStats()
     seen: set[str] = set()
-    scan_rows, failed, unchanged, declared, diffed, probe = [], [], [], [], [], []
+    scan_rows, failed, unchanged, declared, diffed, probe, redigest = [], [], [], [], [], [], []
     with conn.transaction():
         conn.execute(_TEMP)
         with conn.cursor().copy(f"copy staged ({_COLS}, provider, config_doc, state_doc) from stdin") as copy:
@@ -337,6 +362,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                                      "JSON (keep_json) but snapshots are written")
                 stats.rejects += staged.rejects
                 declared += staged.declared
+                redigest += [(scan.source, scan.account_id, *row) for row in staged.redigest]
                 diffed.append(staged.diffed)
                 probe += [(scan.source, scan.account_id, *key) for key in staged.probe]
                 for row in staged.rows:
@@ -346,7 +372,7 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     seen.add(row.content_hash)
                     if row.state_hash:
                         seen.add(row.state_hash)
-                    copy.write_row((scan.source, scan.account_id, *row[:8], config_doc, state_doc))
+                    copy.write_row((scan.source, scan.account_id, *row[:9], config_doc, state_doc))
                 # each digest records the day its scope was read and how many detections it held, which an
                 # unchanged scope carries into detections_seen without being read
                 digests = {key: {"read_on": day, "detections": staged.per_scope[key], **value}
@@ -358,9 +384,9 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                 stored = None
                 if snapshots is not None:
                     # an unchanged scope's records are in the snapshot of the day it was read
-                    text = snapshot_json(scan.source, scan.account_id, day, staged.records_json,
-                                         {key: digest["read_on"] for key, digest in carried.items()})
-                    stored = snapshots.write(scan.source, day, scan.account_id, text.encode())
+                    payload = snapshot_json(scan.source, scan.account_id, day, staged.records_json,
+                                            {key: digest["read_on"] for key, digest in carried.items()})
+                    stored = snapshots.write(scan.source, day, scan.account_id, payload)
                 failed += [(scan.source, scan.account_id, region, service) for region, service in scan.failed_scopes]
                 unchanged += [(scan.source, scan.account_id, region, service)
                               for region, service in scan.unchanged_scopes]
@@ -377,6 +403,8 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
         copy_rows(conn, "failed_scopes", ["source", "account_id", "region", "service"], failed)
         copy_rows(conn, "unchanged_scopes", ["source", "account_id", "region", "service"], unchanged)
         copy_rows(conn, "declared", ["content_hash", "technique_id", "source_tag"], declared)
+        copy_rows(conn, "redigest", ["source", "account_id", "region", "service", "native_id", "record_digest"],
+                  redigest)
         conn.execute("delete from raw.scans as s using scope as sc where s.partition_date = %s "
                      "and s.source = sc.source and s.account_id = sc.account_id", (day,))
         copy_rows(conn, "raw.scans", SCAN_COLUMNS, scan_rows)
