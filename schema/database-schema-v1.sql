@@ -951,6 +951,7 @@ CREATE TABLE raw.detection_presence (
     state_hash text,
     valid_from date NOT NULL,
     valid_to date,
+    record_digest bytea,
     CONSTRAINT detection_presence_check CHECK (((valid_to IS NULL) OR (valid_to > valid_from)))
 );
 
