@@ -24,6 +24,10 @@ FILTERS = {
 # AWS's own "monitor root user activity" rule: any event, by the root user
 ROOT_ACTIVITY = {"detail-type": ["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"],
                  "detail": {"userIdentity": {"type": ["Root"]}}}
+# agents created by an IAM user or the root user: root is one case of two, not what the rule is about
+AGENT_BY_USER_OR_ROOT = {"detail-type": ["AWS API Call via CloudTrail"],
+                         "detail": {"eventSource": ["bedrock.amazonaws.com"], "eventName": ["CreateAgent"],
+                                    "userIdentity": {"type": ["IAMUser", "Root"]}}}
 
 
 def _sigma(native_id: str, tags: list[str], selection: dict) -> dict:
@@ -56,8 +60,9 @@ def mapped(shared_dir, dbt_manifest, warehouse_url):
                                                 "metricTransformations": [{"metricName": name,
                                                                            "metricNamespace": "CIS"}]})
                for name, pattern in FILTERS.items()]
-    records.append(_record("root-activity", "event_rule", {"Name": "root-activity", "State": "ENABLED",
-                                                           "EventPattern": json.dumps(ROOT_ACTIVITY)}))
+    for name, pattern in (("root-activity", ROOT_ACTIVITY), ("agent-by-user-or-root", AGENT_BY_USER_OR_ROOT)):
+        records.append(_record(name, "event_rule", {"Name": name, "State": "ENABLED",
+                                                    "EventPattern": json.dumps(pattern)}))
     now = datetime.now(UTC)
     scratch.map_scans(warehouse_url, date(2026, 3, 1), [AccountScan("aws", "111111111111", now, records, completed_at=now),
                                                        AccountScan("sigma", "", now, SIGMA, completed_at=now)],
@@ -105,6 +110,15 @@ def test_a_rule_on_every_sign_in_counts_for_account_use_only(mapped):
 def test_root_use_is_a_privileged_cloud_account_in_any_form(mapped, name):
     assert "T1078.004" in _counted(mapped, name)
     assert "condition:userIdentity.type=Root ~ curated CUR-457" in mapped[name]["T1078.004"][1]
+
+
+def test_root_as_one_of_several_identities_is_listed_not_counted(mapped):
+    """A rule that accepts IAM users or root fires on root use, but is not about it: the root indicator is kept
+    with its evidence, at half strength, below the coverage threshold."""
+    confidence, rationale, method, _ = mapped["agent-by-user-or-root"]["T1078.004"]
+    assert method == "pattern_match" and confidence < 0.6
+    assert "condition:userIdentity.type=Root (one of several values) ~ curated CUR-457" in rationale
+    assert "T1078.004" not in _counted(mapped, "agent-by-user-or-root")
 
 
 def test_declared_tags_beside_inference(mapped):

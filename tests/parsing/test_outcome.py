@@ -91,3 +91,24 @@ def test_outcome_needs_one_side():
     assert outcome(["errorCode IS NULL", "errorCode=Success"]) == "success"
     assert outcome(["event.outcome=success", "event.outcome=failure"]) is None
     assert outcome(["userIdentity.type=Root", "not a condition"]) is None
+
+
+@pytest.mark.parametrize(("detection_type", "api_object"), [
+    ("elastic_rule", _elastic('event.action: "CreateAgent" and aws.cloudtrail.user_identity.type: ("IAMUser" or "Root")')),
+    ("event_rule", _event_rule({"userIdentity": {"type": ["IAMUser", "Root"]}})),
+    ("sigma_rule", _sigma({"eventName": "CreateAgent", "userIdentity.type": ["IAMUser", "Root"]})),
+])
+def test_several_values_for_one_field_are_alternatives(detection_type, api_object):
+    """A record's field holds one value, so two equality tests on it are OR-ed: each is `one_of`, and the root
+    test no longer reads as a rule about the root user (docs/mapping.md)."""
+    logic = parse(detection_type, {"api_object": api_object, "related": {}})
+    conditions = {s.value: s.qualifier for s in logic.signals if s.signal_type == "condition"}
+    assert conditions["userIdentity.type=Root"] == conditions["userIdentity.type=IAMUser"] == "one_of"
+
+
+def test_one_value_and_other_fields_stay_exact():
+    logic = parse("metric_filter", {"api_object": _filter('{ $.userIdentity.type = "Root" && $.errorCode = "x" '
+                                                          '&& $.eventType != "AwsServiceEvent" }'), "related": {}})
+    assert {s.qualifier for s in logic.signals if s.signal_type == "condition"} == {"exact"}
+    # alternatives still tell the outcome: any of several error codes is a failure
+    assert _outcome("event_rule", _event_rule({"errorCode": ["AccessDenied", "UnauthorizedOperation"]})) == "failure"

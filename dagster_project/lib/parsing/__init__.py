@@ -11,11 +11,11 @@ from dataclasses import replace
 from typing import Any
 
 from dagster_project.lib.parsing import aws_findings, cloudwatch_filter, elastic, event_pattern, sigma
-from dagster_project.lib.parsing.conditions import outcome
+from dagster_project.lib.parsing.conditions import mark_alternatives, outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
 # Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
-PARSER_VERSION = "1.2.0"
+PARSER_VERSION = "1.2.1"
 
 Parser = Callable[[dict[str, Any], dict[str, Any]], ParsedLogic]
 
@@ -50,12 +50,14 @@ def parse(detection_type: str, document: dict[str, Any]) -> ParsedLogic:
 
 
 def with_outcome(logic: ParsedLogic) -> ParsedLogic:
-    """An `outcome` signal (and trigger condition) when the conditions admit only failed or only successful
-    calls, whatever the query language: indicators that hold for one outcome are checked against it."""
-    found = outcome(s.value for s in logic.signals if s.signal_type == "condition")
+    """What the conditions say together, whatever the query language: an `outcome` signal (and trigger
+    condition) when they admit only failed or only successful calls, and alternatives marked `one_of`
+    (conditions.mark_alternatives)."""
+    signals = mark_alternatives(logic.signals)
+    found = outcome(s.value for s in signals if s.signal_type == "condition")
     if found is None:
-        return logic
-    return replace(logic, signals=sorted([*logic.signals, Signal("outcome", found)]),
+        return replace(logic, signals=signals)
+    return replace(logic, signals=sorted([*signals, Signal("outcome", found)]),
                    trigger_conditions={**logic.trigger_conditions, "outcome": found})
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 
-from dagster_project.lib.parsing.model import Builder
+from dagster_project.lib.parsing.model import Builder, Signal
 
 CONDITION = 0.6
 # Fields that name the log source, not a condition on the event
@@ -70,3 +71,22 @@ def outcome(conditions: Iterable[str]) -> str | None:
                 value.lower() in ("success", "failure")):
             seen.add(value.lower())
     return seen.pop() if len(seen) == 1 else None
+
+
+def mark_alternatives(signals: Iterable[Signal]) -> list[Signal]:
+    """Equality conditions on one field with different values are alternatives (a record's field holds one
+    value, so together they can only be OR-ed: `user_identity.type: ("IAMUser" or "Root")`). Each gets the
+    qualifier `one_of`, so an indicator on one value (root usage) is not claimed at full strength by a
+    configuration that accepts any of several."""
+    signals = list(signals)
+    values = defaultdict(set)
+    for s in signals:
+        parts = split_condition(s.value) if s.signal_type == "condition" else None
+        if parts and parts[1] == "=":
+            values[parts[0]].add(parts[2])
+    several = {field for field, found in values.items() if len(found) > 1}
+    if not several:
+        return signals
+    return sorted(Signal(s.signal_type, s.value, "one_of")
+                  if s.signal_type == "condition" and s.qualifier == "exact" and (parts := split_condition(s.value))
+                  and parts[1] == "=" and parts[0] in several else s for s in signals)

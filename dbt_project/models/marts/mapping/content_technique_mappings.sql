@@ -58,6 +58,11 @@ metric_signals as (
     where signal_type = 'metric' {{ in_batch }}
 ),
 
+alternative_signals as (
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_type = 'condition' and signal_qualifier = 'one_of' {{ in_batch }}
+),
+
 outcome_signals as (
     select * from {{ ref('stg_detections__signals') }}
     where signal_type = 'outcome' {{ in_batch }}
@@ -130,6 +135,19 @@ matched as (
         on
             indicators.indicator_type = 'metric'
             and signals.signal_value like '%/' || indicators.indicator_value
+    union all
+    -- one of several values the configuration accepts for a field ("IAMUser" or "Root"): it fires in the
+    -- indicator's case but is not about it, so 0.5 (root usage 0.75 -> 0.38: listed, not counted)
+    select
+        signals.content_hash,
+        indicators.id,
+        0.5,
+        signals.signal_type || ':' || signals.signal_value || ' (one of several values)'
+    from alternative_signals as signals
+    inner join indicators
+        on
+            indicators.indicator_type = 'condition'
+            and signals.signal_value = indicators.indicator_value
     union all
     -- a CloudWatch filter that is a known pattern verbatim (whitespace aside)
     select
