@@ -79,14 +79,10 @@ def mark_alternatives(signals: Iterable[Signal]) -> list[Signal]:
     qualifier `one_of`, so an indicator on one value (root usage) is not claimed at full strength by a
     configuration that accepts any of several."""
     signals = list(signals)
+    tests = {s: split_condition(s.value) for s in signals if s.signal_type == "condition" and s.qualifier == "exact"}
+    field_of = {s: parts[0] for s, parts in tests.items() if parts and parts[1] == "="}
     values = defaultdict(set)
-    for s in signals:
-        parts = split_condition(s.value) if s.signal_type == "condition" else None
-        if parts and parts[1] == "=":
-            values[parts[0]].add(parts[2])
+    for s, field in field_of.items():
+        values[field].add(s.value)
     several = {field for field, found in values.items() if len(found) > 1}
-    if not several:
-        return signals
-    return sorted(Signal(s.signal_type, s.value, "one_of")
-                  if s.signal_type == "condition" and s.qualifier == "exact" and (parts := split_condition(s.value))
-                  and parts[1] == "=" and parts[0] in several else s for s in signals)
+    return sorted(Signal(s.signal_type, s.value, "one_of") if field_of.get(s) in several else s for s in signals)
