@@ -54,6 +54,18 @@ def test_every_mart_table_has_planner_statistics_when_the_build_ends(built, db):
     assert unanalyzed == []
 
 
+@pytest.mark.parametrize(("mart", "day_column"), [("coverage_scores", "calculated_at"),
+                                                  ("coverage_history", '"timestamp"')])
+def test_the_latest_day_is_planned_from_its_rows(built, db, mart, day_column):
+    """A daily run appends a day the table's statistics have never seen; "on the latest day" queries must not be
+    planned as if it held one row (macros/analyze_new_table.sql)."""
+    actual = db.execute(f"select count(*) from marts.{mart} where {day_column} = %s", (DAY2,)).fetchone()[0]
+    plan = db.execute(f"explain (format json) select * from marts.{mart} where {day_column} = %s",
+                      (DAY2,)).fetchone()[0]
+    assert actual > 10
+    assert plan[0]["Plan"]["Plan Rows"] > actual / 3
+
+
 def test_no_parent_is_covered_through_one_subtechnique(built, db):
     """A covered parent has a counting detection mapped to itself, or all of its in-scope subs covered."""
     false_parents = db.execute("""

@@ -74,7 +74,7 @@ class StagedRow(NamedTuple):
     name: str | None
     content_hash: str
     state_hash: str | None
-    record_digest: bytes | None
+    record_digest: bytes
     provider: str
     config_json: str
     state_json: str | None
