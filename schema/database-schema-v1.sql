@@ -443,6 +443,14 @@ CREATE TABLE marts.coverage_history (
     CONSTRAINT coverage_history_coverage_score_check CHECK (((coverage_score >= (0)::numeric) AND (coverage_score <= (1)::numeric)))
 );
 
+CREATE TABLE marts.coverage_org_daily (
+    calculated_at timestamp without time zone NOT NULL,
+    accounts integer,
+    avg_tactic_coverage_percentage numeric(5,2),
+    min_tactic_coverage_percentage numeric(5,2),
+    CONSTRAINT coverage_org_daily_avg_tactic_coverage_percentage_check CHECK (((avg_tactic_coverage_percentage >= (0)::numeric) AND (avg_tactic_coverage_percentage <= (100)::numeric)))
+);
+
 CREATE TABLE marts.coverage_overlaps (
     id uuid NOT NULL,
     account_id uuid NOT NULL,
@@ -1648,6 +1656,9 @@ ALTER TABLE ONLY marts.coverage_history
 ALTER TABLE ONLY marts.coverage_history
     ADD CONSTRAINT coverage_history_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY marts.coverage_org_daily
+    ADD CONSTRAINT coverage_org_daily_pkey PRIMARY KEY (calculated_at);
+
 ALTER TABLE ONLY marts.coverage_overlaps
     ADD CONSTRAINT coverage_overlaps__dbt_tmp_account_id_technique_id_key UNIQUE (account_id, technique_id);
 
@@ -1914,6 +1925,8 @@ GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.coverage_gaps TO bi_reader;
 
 GRANT SELECT ON TABLE marts.coverage_history TO bi_reader;
+
+GRANT SELECT ON TABLE marts.coverage_org_daily TO bi_reader;
 
 GRANT SELECT ON TABLE marts.coverage_overlaps TO bi_reader;
 

@@ -59,6 +59,7 @@ review_state_unmapped: 1 per reviewed item without a technique in the active ver
 threat_indicators: ~400-1,000 per ATT&CK version (analytics, CTID and curated indicators)
 coverage_history: accounts x covered techniques per day (1,000 x ~150-300 = 150k-300k a day, ~100M a year)
 coverage_scores: accounts x tactics per day (~14k a day, ~5M a year)
+coverage_org_daily: one per scan day (~365 a year)
 coverage_gaps: accounts x in-scope uncovered techniques (~1,000 x 200 = ~200k)
 coverage_overlaps: accounts x techniques covered by 2+ detections (~50k-100k)
 int_account_scan_days: none stored (ephemeral)

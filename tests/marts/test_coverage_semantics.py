@@ -54,6 +54,18 @@ def test_every_mart_table_has_planner_statistics_when_the_build_ends(built, db):
     assert unanalyzed == []
 
 
+def test_the_organization_trend_is_the_days_scores_rolled_up(built, db):
+    """coverage_org_daily (what the 30-day trend reads) holds, per scan day, exactly what aggregating that day's
+    coverage_scores gives."""
+    direct = db.execute("""select calculated_at, count(distinct account_id)::integer, round(avg(coverage_percentage), 2),
+                                  min(coverage_percentage)
+                           from marts.coverage_scores group by 1 order by 1""").fetchall()
+    rolled = db.execute("""select calculated_at, accounts, avg_tactic_coverage_percentage, min_tactic_coverage_percentage
+                           from marts.coverage_org_daily order by 1""").fetchall()
+    assert [row[0].date() for row in rolled] == [DAY1, DAY2]
+    assert rolled == direct
+
+
 @pytest.mark.parametrize(("mart", "day_column"), [("coverage_scores", "calculated_at"),
                                                   ("coverage_history", '"timestamp"')])
 def test_the_latest_day_is_planned_from_its_rows(built, db, mart, day_column):
