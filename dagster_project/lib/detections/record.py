@@ -57,7 +57,7 @@ def sha256(text: str) -> str:
 
 
 @functools.cache
-def _split_fingerprint() -> bytes:
+def split_fingerprint() -> bytes:
     """What turns a record into configuration and state (this module and its volatile fields): a change to
     either makes every record digest new, so no record is taken as unchanged under a split it was not made by."""
     here = Path(__file__)
@@ -77,7 +77,7 @@ def record_digest(text: bytes) -> bytes:
     """16 bytes that change whenever a record's plain_json changes: a record whose digest equals its stored
     version's is that version, without being split and hashed canonically (~3x the work). The same text read
     twice gives the same digest; the same record in another key order is merely split again."""
-    return hashlib.blake2b(text, digest_size=16, key=_split_fingerprint()[:32]).digest()
+    return hashlib.blake2b(text, digest_size=16, key=split_fingerprint()[:32]).digest()
 
 
 @dataclass(frozen=True)
