@@ -62,8 +62,9 @@ schema: install $(MANIFEST) ## regenerate schema/database-schema-v1.sql from a f
 eval: install $(MANIFEST) ## mapping accuracy on the Sigma and Elastic AWS corpora (tags hidden)
 	$(DCV) eval
 
-bench: install $(MANIFEST) ## scale benchmark (BENCH_ACCOUNTS x BENCH_DETECTIONS, default 1000 x 1000)
-	$(DCV) bench --accounts $(or $(BENCH_ACCOUNTS),1000) --detections $(or $(BENCH_DETECTIONS),1000)
+bench: install $(MANIFEST) ## scale benchmark (BENCH_ACCOUNTS x BENCH_DETECTIONS over BENCH_DAYS, default 1000 x 1000 x 2)
+	$(DCV) bench --accounts $(or $(BENCH_ACCOUNTS),1000) --detections $(or $(BENCH_DETECTIONS),1000) \
+		--days $(or $(BENCH_DAYS),2)
 
 docs: install $(MANIFEST) ## dbt docs on http://127.0.0.1:8080
 	$(DCV) exec -- $(DBT) docs generate $(DBT_FLAGS)

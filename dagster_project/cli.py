@@ -122,13 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="scale benchmark on a scratch database: prints a table, writes results")
     bench.add_argument("--accounts", type=int, default=1000)
     bench.add_argument("--detections", type=int, default=1000, help="approximate detections per account")
+    bench.add_argument("--days", type=int, default=2,
+                       help="scan days: a full build, then daily partitions (median reported), then the query patterns")
     bench.add_argument("--keep", action="store_true", help="keep the scratch database (dcv_bench) for EXPLAIN work")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "bench":
             from dagster_project import benchmark
 
-            return benchmark.main(args.accounts, args.detections, keep=args.keep)
+            return benchmark.main(args.accounts, args.detections, keep=args.keep, days=args.days)
         if args.cmd == "eval":
             from dagster_project import evaluate
 

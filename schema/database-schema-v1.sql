@@ -793,7 +793,7 @@ CREATE VIEW marts.v_account_coverage AS
            FROM (scoped
              LEFT JOIN scoped subs ON (((scoped.provider_id = subs.provider_id) AND ((scoped.attack_technique_id)::text = (subs.parent_technique_id)::text))))
           GROUP BY scoped.provider_id, scoped.technique_id, scoped.attack_technique_id, scoped.parent_technique_id, scoped.is_subtechnique, scoped.version_id
-        ), latest AS (
+        ), latest AS NOT MATERIALIZED (
          SELECT coverage_scores.account_id,
             max(coverage_scores.calculated_at) AS calculated_at
            FROM marts.coverage_scores
@@ -2056,7 +2056,7 @@ CREATE INDEX coverage_history_technique_id_idx ON marts.coverage_history USING b
 CREATE INDEX coverage_history_timestamp_is_covered_technique_id_attack_techn ON marts.coverage_history USING btree ("timestamp", is_covered, technique_id, attack_technique_id);
 CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING btree (account_id);
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
-CREATE INDEX coverage_scores_account_id_idx ON marts.coverage_scores USING btree (account_id);
+CREATE INDEX coverage_scores_account_id_calculated_at_idx ON marts.coverage_scores USING btree (account_id, calculated_at);
 CREATE INDEX coverage_scores_calculated_at_idx ON marts.coverage_scores USING btree (calculated_at);
 CREATE INDEX detection_changes_changed_at ON raw.detection_changes USING btree (changed_at);
 CREATE INDEX detection_changes_changed_xid ON raw.detection_changes USING btree (changed_xid);
