@@ -1,8 +1,8 @@
 """`make bench`: the sample organization at scale through the product's own path, measured.
 
 On a scratch database beside the warehouse in use: day 1 is a full build (export -> raw -> parse -> dbt build),
-each following day (`--days`, default 2 in all) a daily partition at the sample's ~1 % churn; the query patterns
-are measured over the history that leaves. Prints one table and writes a results file
+each of the following `days - 1` a daily partition at the sample's ~1 % churn; the query patterns are then
+measured over that history. Prints one table and writes a results file
 (JSON + Markdown) under $DCV_HOME/bench/.
 """
 
@@ -263,7 +263,7 @@ def main(accounts: int = 1000, detections: int = 1000, spec_timeout_s: int = 120
                 + detections_modified), 0) from marts.scan_snapshots where scan_day > %s""", (day1,)).fetchone()[0]
             raw_after = int(conn.execute(RAW_BYTES).fetchone()[0])
             db_after = conn.execute("select pg_database_size(current_database())").fetchone()[0]
-        per_day = len(daily_days)
+        per_day = len(partitions)
         run.add("detections changed per day", round(changed / per_day))
         run.add("raw bytes added per day (MB)", round((raw_after - raw_before) / per_day / 2**20, 1))
         run.add("raw bytes added per changed detection (KB)", round((raw_after - raw_before) / 1024 / max(changed, 1), 1))
