@@ -40,3 +40,19 @@
         delete from {{ this }} where {{ day_expression }} < current_date - {{ var('history_retention_days') }}
     {%- endif -%}
 {%- endmacro %}
+
+{# The config of a history table appended one scan day at a time (`{{ config(**daily_history('day_column')) }}`):
+   each partition run replaces its own days, then drops those past retention; `pre_hook`, `post_hook` and
+   `indexes` add the model's own. #}
+{% macro daily_history(day_column, pre_hook=[], post_hook=[], indexes=[]) %}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'tags': ['partitioned'],
+        'pre_hook': ["{{ replace_partition_window('" ~ day_column ~ "::date') }}",
+                     "{{ prune_history('" ~ day_column ~ "') }}"] + pre_hook,
+        'post_hook': post_hook,
+        'indexes': indexes,
+    }) }}
+{% endmacro %}

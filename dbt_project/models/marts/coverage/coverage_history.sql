@@ -1,19 +1,12 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    tags=['partitioned'],
-    pre_hook=[
-        "{{ replace_partition_window('timestamp::date') }}",
-        "{{ prune_history('timestamp') }}",
-        "set local enable_nestloop = off",
-    ],
+{{ config(**daily_history(
+    'timestamp',
+    pre_hook=["set local enable_nestloop = off"],
     post_hook=["{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['technique_id']},
         {'columns': ['timestamp', 'is_covered', 'technique_id', 'attack_technique_id']},
     ],
-) }}
+)) }}
 
 -- Coverage per account x technique x scan day (spec §H): the time series behind trends, gaps' first/resolved
 -- days and Navigator layers. A partition run replaces exactly its days (pre_hook), so re-runs and backfills

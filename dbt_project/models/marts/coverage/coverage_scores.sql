@@ -1,21 +1,12 @@
 {# The spec's account index is widened to (account_id, calculated_at), so an account's latest day
    (v_account_coverage) is read from it; created by a hook, so it reaches tables built before it (where the
    narrower one stays). #}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    tags=['partitioned'],
-    pre_hook=[
-        "{{ replace_partition_window('calculated_at::date') }}",
-        "{{ prune_history('calculated_at') }}",
-        "set local enable_nestloop = off",
-    ],
+{{ config(**daily_history(
+    'calculated_at',
+    pre_hook=["set local enable_nestloop = off"],
     post_hook=["{{ add_foreign_keys() }}", "{{ ensure_index(['account_id', 'calculated_at']) }}"],
-    indexes=[
-        {'columns': ['calculated_at']},
-    ],
-) }}
+    indexes=[{'columns': ['calculated_at']}],
+)) }}
 
 -- Coverage per account x tactic x scan day (spec §F; docs/coverage-semantics.md "Scores per tactic").
 -- Nested loops are off, as in coverage_history, which reads the same detections: the planner expects ~5k live
