@@ -36,20 +36,16 @@ CLOUDTRAIL_FIELDS = {"userIdentity", "errorCode", "errorMessage", "additionalEve
                      "readOnly", "recipientAccountId", "awsRegion", "sessionCredentialFromConsole"}
 SCRATCH_DB = "dcv_eval"
 
-PREDICTIONS = """
-select p.native_id, m.attack_technique_id
-from raw.detection_presence as p
-inner join marts.content_technique_mappings as m on p.content_hash = m.content_hash
-where p.source = %(corpus)s and m.mapping_method <> 'declared' and m.confidence_score >= %(threshold)s
-"""
-
-# every inferred mapping with its confidence and evidence, for DCV_EVAL_DETAILS (calibration and review)
-DETAILS = """
+# every inferred mapping with its confidence and evidence: scored at each threshold, and written out with
+# DCV_EVAL_DETAILS (calibration and review)
+INFERRED = """
 select p.native_id, m.attack_technique_id, m.confidence_score::float, m.rationale
 from raw.detection_presence as p
 inner join marts.content_technique_mappings as m on p.content_hash = m.content_hash
 where p.source = %(corpus)s and m.mapping_method <> 'declared'
 """
+# the precision / recall trade-off of the confidence scale, printed around the coverage threshold
+CURVE_THRESHOLDS = (0.4, 0.5, 0.6, 0.7, 0.8)
 
 # leave-one-corpus-out: the indicator sources in play, checked before each corpus is scored (lib/evaluation/holdout)
 INDICATOR_SOURCES = "select distinct source from marts.threat_indicators"
@@ -159,13 +155,15 @@ def main(threshold: float = 0.6) -> int:
             sources = [source for (source,) in conn.execute(INDICATOR_SOURCES)]
             current = dict(conn.execute(CURRENT_IDS).fetchall())
             rows = []
+            curve = []
             report = []
             details: dict = {}
             for corpus, labels in truth.items():
                 holdout.assert_held_out(sources, corpus)
-                predicted: dict[str, set[str]] = defaultdict(set)
-                for native_id, technique in conn.execute(PREDICTIONS, {"corpus": corpus, "threshold": threshold}):
-                    predicted[native_id.rsplit("#", 1)[0]].add(technique)
+                found = conn.execute(INFERRED, {"corpus": corpus}).fetchall()
+                inferred = [(native_id.rsplit("#", 1)[0], technique, confidence)
+                            for native_id, technique, confidence, _ in found]
+                predicted = scoring.predicted_at(inferred, threshold)
                 # labels written against older versions are read on the active one (revoked -> replacement);
                 # ids the active version does not know at all (Sigma's T1685 from a newer release) cannot be
                 # predicted: they are left out of the scores and reported, with what they would cost
@@ -173,6 +171,8 @@ def main(threshold: float = 0.6) -> int:
                 labels, unknown = scoring.split_unknown(labels, current)
                 for level in ("technique", "parent", "labelled"):
                     rows.append((corpus, level, scoring.score(labels, predicted, level)))
+                curve += [(corpus, *point) for point in scoring.curve(
+                    labels, inferred, sorted({*CURVE_THRESHOLDS, threshold}))]
                 if unknown:
                     counted = {r: labels.get(r, set()) | tags for r, tags in unknown.items()}
                     with_unknown = scoring.score({**labels, **counted}, predicted)
@@ -182,8 +182,7 @@ def main(threshold: float = 0.6) -> int:
                                   f"({', '.join(ids)}); not scored. Counted as misses, technique P/R/F1 would be "
                                   f"{with_unknown.precision:.2f}/{with_unknown.recall:.2f}/{with_unknown.f1:.2f}")
                 if os.environ.get("DCV_EVAL_DETAILS"):
-                    details[corpus] = {"labels": {r: sorted(t) for r, t in labels.items()},
-                                       "inferred": conn.execute(DETAILS, {"corpus": corpus}).fetchall()}
+                    details[corpus] = {"labels": {r: sorted(t) for r, t in labels.items()}, "inferred": found}
                 missed, wrong = scoring.worst(labels, predicted)
                 report.append(f"{corpus}: most missed {missed}; most wrongly claimed {wrong}; "
                               f"rules with a prediction: {sum(1 for r in labels if predicted.get(r))}/{len(labels)}")
@@ -194,6 +193,9 @@ def main(threshold: float = 0.6) -> int:
     print(scoring.table(rows))
     print("(technique: a parent labelled or predicted beside its own sub-technique is implied by it, both sides;"
           " labelled: ids exactly as written)")
+    print("\nBy confidence threshold (* the one scored above; coverage counts a mapping at "
+          "coverage_min_confidence, 0.6 by default):\n")
+    print(scoring.curve_table(curve, threshold))
     print("\n" + "\n".join(report))
     if os.environ.get("DCV_EVAL_DETAILS"):
         with open(os.environ["DCV_EVAL_DETAILS"], "w", encoding="utf-8") as out:

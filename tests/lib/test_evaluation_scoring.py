@@ -1,5 +1,7 @@
 from dagster_project.lib.evaluation.scoring import (
+    curve,
     parent,
+    predicted_at,
     score,
     split_unknown,
     without_implied_parents,
@@ -51,3 +53,17 @@ def test_labels_unknown_to_the_active_version_are_split_out_not_dropped():
     assert unknown == {"a": {"T1685"}, "b": {"T1685.002"}}
     # a rule left with no known label cannot be scored (skipped, not counted as a miss)
     assert score(scored, {"b": {"T1562.001"}}).rules == 2
+
+
+def test_the_curve_trades_precision_for_recall_at_each_threshold():
+    truth = {"a": {"T1098.001"}, "b": {"T1562.008"}}
+    inferred = [("a", "T1098.001", 0.85), ("a", "T1136.003", 0.5), ("b", "T1562.001", 0.45), ("b", "T1562.008", 0.6)]
+    assert predicted_at(inferred, 0.6) == {"a": {"T1098.001"}, "b": {"T1562.008"}}
+    # a threshold counts from its own value: a 0.6 mapping is credited at 0.6
+    (low, t_low, p_low), (mid, t_mid, _), (high, t_high, _) = curve(truth, inferred, [0.4, 0.6, 0.8])
+    assert (low, mid, high) == (0.4, 0.6, 0.8)
+    assert (t_low.true_positives, t_low.false_positives) == (2, 2)
+    assert (t_mid.true_positives, t_mid.false_positives) == (2, 0)
+    assert (t_high.true_positives, t_high.false_negatives) == (1, 1)
+    # a sibling sub-technique is a parent-level hit, not a false claim
+    assert (p_low.true_positives, p_low.false_positives) == (2, 1)

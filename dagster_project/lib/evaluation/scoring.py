@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -78,6 +78,22 @@ def score(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], leve
     return Score(rules, tp, fp, fn)
 
 
+def predicted_at(inferred: Iterable[tuple[str, str, float]], threshold: float) -> dict[str, set[str]]:
+    """(rule, technique, confidence) -> the techniques each rule is credited with at `threshold` and above."""
+    predicted: dict[str, set[str]] = defaultdict(set)
+    for rule, technique, confidence in inferred:
+        if confidence >= threshold:
+            predicted[rule].add(technique)
+    return predicted
+
+
+def curve(truth: Mapping[str, set[str]], inferred: Sequence[tuple[str, str, float]], thresholds: Iterable[float]
+          ) -> list[tuple[float, Score, Score]]:
+    """Technique- and parent-level scores at each confidence threshold: how the confidence scale trades
+    precision for recall, so the coverage threshold is chosen with the cost of either side in view."""
+    return [(t, score(truth, p := predicted_at(inferred, t)), score(truth, p, "parent")) for t in thresholds]
+
+
 def worst(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], n: int = 5
           ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """The techniques most often missed, and most often claimed wrongly."""
@@ -96,4 +112,12 @@ def table(rows: Iterable[tuple[str, str, Score]]) -> str:
              f"{'FP':>5} {'FN':>5}"]
     lines += [f"{corpus:<10} {level:<10} {s.rules:>5} {s.precision:>9.2f} {s.recall:>7.2f} {s.f1:>6.2f} "
               f"{s.true_positives:>5} {s.false_positives:>5} {s.false_negatives:>5}" for corpus, level, s in rows]
+    return "\n".join(lines)
+
+
+def curve_table(rows: Iterable[tuple[str, float, Score, Score]], marked: float) -> str:
+    lines = [f"{'corpus':<10} {'threshold':>9}   {'technique P / R / F1':>20}   {'parent P / R / F1':>18}"]
+    lines += [f"{corpus:<10} {t:>9.2f}{'*' if t == marked else ' '}  "
+              f"{s.precision:>6.2f} {s.recall:>5.2f} {s.f1:>5.2f}      {p.precision:>6.2f} {p.recall:>5.2f} {p.f1:>5.2f}"
+              for corpus, t, s, p in rows]
     return "\n".join(lines)
