@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     schema = sub.add_parser("schema", help="regenerate schema/database-schema-v1.sql from a freshly built warehouse")
     schema.add_argument("--check", action="store_true", help="compare with the committed file instead of writing")
     ev = sub.add_parser("eval", help="mapping accuracy on the Sigma and Elastic corpora (tags hidden)")
-    ev.add_argument("--threshold", type=float, default=0.6, help="minimum confidence counted as a prediction")
+    ev.add_argument("--threshold", type=float, default=None,
+                    help="minimum confidence counted as a prediction (default: the dbt var coverage_min_confidence)")
     bench = sub.add_parser("bench", help="scale benchmark on a scratch database: prints a table, writes results")
     bench.add_argument("--accounts", type=int, default=1000)
     bench.add_argument("--detections", type=int, default=1000, help="approximate detections per account")

@@ -18,6 +18,8 @@ import time
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
+import yaml
+
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.detections.store import AccountScan
 from dagster_project.lib.evaluation import holdout, scoring
@@ -129,7 +131,15 @@ def event_rules(rule: dict) -> list[dict]:
     return rules
 
 
-def main(threshold: float = 0.6) -> int:
+def coverage_min_confidence() -> float:
+    """The threshold coverage counts a mapping at (dbt var), so the evaluator scores what coverage claims."""
+    project = yaml.safe_load((settings_mod.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return float(project["vars"]["coverage_min_confidence"])
+
+
+def main(threshold: float | None = None) -> int:
+    coverage_threshold = coverage_min_confidence()
+    threshold = coverage_threshold if threshold is None else threshold
     cfg = settings_mod.load()
     started = time.perf_counter()
     target, _ = runtime.prepare(cfg)
@@ -193,8 +203,8 @@ def main(threshold: float = 0.6) -> int:
     print(scoring.table(rows))
     print("(technique: a parent labelled or predicted beside its own sub-technique is implied by it, both sides;"
           " labelled: ids exactly as written)")
-    print("\nBy confidence threshold (* the one scored above; coverage counts a mapping at "
-          "coverage_min_confidence, 0.6 by default):\n")
+    print(f"\nBy confidence threshold (* the one scored above; coverage counts a mapping at {coverage_threshold}, "
+          "the dbt var coverage_min_confidence):\n")
     print(scoring.curve_table(curve, threshold))
     print("\n" + "\n".join(report))
     if os.environ.get("DCV_EVAL_DETAILS"):

@@ -48,3 +48,11 @@ def test_every_rule_keeps_its_outcome(shared_dir, corpus):
         assert all(_outcome("event_rule", r["api_object"]) == expected for r in records), rule["native_id"]
         with_outcome += bool(expected and records)
     assert with_outcome >= 5  # both corpora test outcomes (Sigma errorCode, Elastic event.outcome)
+
+
+def test_the_evaluator_scores_at_the_threshold_coverage_counts_at(tmp_path, monkeypatch):
+    assert evaluate.coverage_min_confidence() == 0.6  # docs/coverage-semantics.md's default
+    # read from the dbt project, not a second constant: a team that raises the var is scored at its own bar
+    (tmp_path / "dbt_project.yml").write_text("name: x\nvars:\n  coverage_min_confidence: 0.75\n")
+    monkeypatch.setattr(evaluate.settings_mod, "DBT_PROJECT_DIR", tmp_path)
+    assert evaluate.coverage_min_confidence() == 0.75
