@@ -1,7 +1,7 @@
 """Fixtures every test module may use.
 
 - `pg_server_url`: a PostgreSQL for the session — DCV_DATABASE_URL's server, or an embedded one started
-  here in a temporary directory (stopped at the end).
+  here in a temporary directory outside pytest's own (stopped and removed at the end).
 - `warehouse_url`: a fresh, migrated database per test module; DCV_WAREHOUSE_URL and PG* point at it, so
   Dagster resources and dbt use it.
 - `moto_endpoint`: moto's ThreadedMotoServer on a free port: real boto3 over HTTP.
@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -44,15 +45,17 @@ def _with_db(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory) -> str:
+def pg_server_url() -> str:
     """Admin URL (database `postgres`) of the server the tests use, with a migrated template database."""
     external = settings.external_url_from_env(os.environ)
     if external:
         admin = _with_db(external, os.environ.get("DCV_TEST_ADMIN_DB", "postgres"))
         server = None
     else:
-        pgdata = tmp_path_factory.mktemp("pg") / "data"
-        server = embedded.start(pgdata, _free_port())
+        # outside pytest's own temp root: as root, a second pytest session resets that root to 0700, which
+        # would lock this server's system user out of its data directory mid-run
+        home = Path(tempfile.mkdtemp(prefix="dcv-test-pg-"))
+        server = embedded.start(home / "data", _free_port())
         admin = server.url("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(TEMPLATE_DB)))
@@ -61,6 +64,7 @@ def pg_server_url(tmp_path_factory) -> str:
     yield admin
     if server is not None:
         embedded.stop(server.pgdata)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def create_database(admin_url: str, prefix: str = "t", template: str | None = TEMPLATE_DB) -> str:
