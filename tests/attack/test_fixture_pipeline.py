@@ -11,8 +11,8 @@ import pytest
 
 from dagster_project.defs.attack.assets import attack_bundles
 from dagster_project.defs.resources import WarehouseResource
-from dagster_project.lib import settings
 from dagster_project.lib.attack import store
+from dagster_project.lib.warehouse import scratch
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "attack"
 V1, V2 = FIXTURES / "fixture-attack-1.0.json", FIXTURES / "fixture-attack-2.0.json"
@@ -27,18 +27,13 @@ def materialize(instance, source: str):
         os.environ.pop("DCV_ATTACK_SOURCE", None)
 
 
-def dbt_build(tmp_path_factory, *select: str) -> None:
-    target = tmp_path_factory.mktemp("dbt_target")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
-         "-s", *(select or ("+path:models/marts/attack", "path:seeds/knowledge"))],
-        capture_output=True, text=True, cwd=settings.PROJECT_ROOT)
-    assert result.returncode == 0, result.stdout[-4000:]
+def dbt_build(*select: str) -> None:
+    scratch.dbt(os.environ["DCV_WAREHOUSE_URL"], "build", "--quiet",  # the module's warehouse (conftest)
+                "-s", *(select or ("+path:models/marts/attack", "path:seeds/knowledge")))
 
 
 @pytest.fixture(scope="module")
-def built(warehouse_url, dagster_instance, tmp_path_factory):
+def built(warehouse_url, dagster_instance):
     import psycopg
 
     result = materialize(dagster_instance, f"{V1},{V2}")
@@ -49,7 +44,7 @@ def built(warehouse_url, dagster_instance, tmp_path_factory):
             ('111', 'T1005.001', '1.0', 'acknowledged'), ('111', 'T1004', '1.0', 'open'),
             ('111', 'T1562', '1.0', 'accepted_risk'), ('111', 'T9999', '1.0', 'open'),
             ('111', 'T1001', '0.9', 'open')""")
-    dbt_build(tmp_path_factory)
+    dbt_build()
     return result
 
 
@@ -106,10 +101,10 @@ def test_review_state_carried_or_listed_with_reason(built, db):
     assert unmapped.fetchone()[0] == 3
 
 
-def test_single_active_version_enforced(built, db, tmp_path_factory):
+def test_single_active_version_enforced(built, db):
     import psycopg
 
-    dbt_build(tmp_path_factory, "mitre_versions")  # a rebuild keeps the index (dbt-core#1945 dropped it)
+    dbt_build("mitre_versions")  # a rebuild keeps the index (dbt-core#1945 dropped it)
     with pytest.raises(psycopg.errors.UniqueViolation):
         db.execute("update marts.mitre_versions set is_active = true")
 

@@ -4,8 +4,6 @@ Expectations were checked against the data: 18.1 has 14 tactics and 691 live tec
 17.1 -> 18.1 adds 12 and renames 2; 16.1 -> 17.1 revokes T1574.002 in favour of T1574.001.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
@@ -13,12 +11,13 @@ import pytest
 
 from dagster_project.lib import settings
 from dagster_project.lib.attack import bundle, knowledge, sources, store
+from dagster_project.lib.warehouse import scratch
 
 VERSIONS = ["16.1", "17.1", "18.1"]
 
 
 @pytest.fixture(scope="module")
-def loaded(shared_dir, warehouse_url, tmp_path_factory):
+def loaded(shared_dir, warehouse_url):
     paths = [shared_dir / "attack" / f"enterprise-attack-{v}.json.gz" for v in VERSIONS]
     ctid = sorted((shared_dir / "ctid" / "mappings-explorer").glob("aws-*.json"))
     if not all(p.exists() for p in paths) or not ctid:
@@ -29,13 +28,7 @@ def loaded(shared_dir, warehouse_url, tmp_path_factory):
         store.activate_if_none(conn, VERSIONS)
         conn.execute("""insert into app.manual_mappings (native_id, technique_id, attack_version, rationale)
                         values ('dll-rule', 'T1574.002', '16.1', 'written against 16.1')""")
-    target = tmp_path_factory.mktemp("dbt_target")
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(settings.DBT_PROJECT_DIR),
-         "--profiles-dir", str(settings.DBT_PROJECT_DIR), "--target-path", str(target),
-         "-s", "+path:models/marts/attack", "path:seeds/knowledge"],
-        capture_output=True, text=True, cwd=settings.PROJECT_ROOT)
-    assert result.returncode == 0, result.stdout[-4000:]
+    scratch.dbt(warehouse_url, "build", "--quiet", "-s", "+path:models/marts/attack", "path:seeds/knowledge")
     return {"paths": paths, "statuses": statuses}
 
 

@@ -1,16 +1,12 @@
 """The vertical slice through real parts: a daily partition COPY'd by Dagster, then dbt staging -> mart -> test."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from dagster_project.lib.warehouse.dbt_window import window_env
+from dagster_project.lib.warehouse import scratch
 
 DAY = "2026-11-20"
 
@@ -66,12 +62,9 @@ def test_partition_rematerialized_three_times_gives_same_rows(dbt_manifest, ware
 
 
 def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, export_dir):
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                           "--select", "+accounts", "+account_inventory_daily", "--indirect-selection", "cautious"],
-                          env={**os.environ, **window_env(date.fromisoformat(DAY), date.fromisoformat(DAY))},
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:]
+    day = date.fromisoformat(DAY)
+    scratch.dbt(warehouse_url, "build", "--select", "+accounts", "+account_inventory_daily", "--indirect-selection",
+                "cautious", window=(day, day))
     accounts = db.execute("select account_identifier, account_name, organization_id, criticality, account_status "
                           "from marts.accounts order by 1").fetchall()
     assert accounts == [("111111111111", "prod-payments", "o-abc123", "medium", "active"),
@@ -82,9 +75,7 @@ def test_dbt_builds_staging_mart_and_tests(dbt_manifest, warehouse_url, db, expo
     # criticality people set in app survives a full rebuild
     db.execute("insert into app.account_attributes (account_id, criticality, environment) "
                "values ('111111111111', 'high', 'prod')")
-    rebuilt = subprocess.run([dbt, "build", "--full-refresh", "--project-dir", "dbt_project", "--profiles-dir",
-                              "dbt_project", "--select", "accounts", "--indirect-selection", "cautious"], capture_output=True, text=True, timeout=600)
-    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:]
+    scratch.dbt(warehouse_url, "build", "--full-refresh", "--select", "accounts", "--indirect-selection", "cautious")
     assert db.execute("select criticality, environment from marts.accounts "
                       "where account_identifier = '111111111111'").fetchone() == ("high", "prod")
     assert db.execute("select count(*) from app.account_attributes").fetchone() == (1,)
@@ -95,13 +86,10 @@ def test_a_value_longer_than_the_contract_fails_the_build_and_keeps_the_table(db
     """Contract tables are built as CREATE TABLE AS (macros/create_table_as.sql): a column the model leaves wider
     than the contract (accounts' owner is text in app, varchar(255) in the mart) still gets the contract's type as
     the INSERT gave it, so an overlong value fails the build and is never cut; the last good table stays."""
-    dbt = str(Path(sys.executable).parent / "dbt")
     db.execute("insert into app.account_attributes (account_id, owner) values ('222222222222', repeat('x', 256))")
     try:
-        failed = subprocess.run([dbt, "run", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                                 "--select", "accounts"], capture_output=True, text=True, timeout=600)
-        assert failed.returncode != 0
-        assert "value too long for type character varying(255)" in failed.stdout
+        with pytest.raises(RuntimeError, match=r"value too long for type character varying\(255\)"):
+            scratch.dbt(warehouse_url, "run", "--select", "accounts")
         assert db.execute("select count(*), count(owner) from marts.accounts").fetchone() == (2, 0)
         assert db.execute("select format_type(atttypid, atttypmod) from pg_attribute where attrelid = "
                           "'marts.accounts'::regclass and attname = 'owner'").fetchone() == ("character varying(255)",)

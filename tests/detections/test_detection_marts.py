@@ -1,26 +1,22 @@
 """Detection marts through real dbt: versions, health findings, drift between two scan days."""
 
 import json
-import subprocess
-import sys
+import os
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from dagster_project.lib.detections.store import AccountScan, store_partition
+from dagster_project.lib.warehouse import scratch
 
 D1, D2 = date(2026, 4, 1), date(2026, 4, 2)
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-FLAGS = ("--quiet", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project")
 
 
 def dbt_run(*args):
-    done = subprocess.run([str(Path(sys.executable).parent / "dbt"), "run", *FLAGS, *args], capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:]
+    scratch.dbt(os.environ["DCV_WAREHOUSE_URL"], "run", "--quiet", *args)  # the module's warehouse (conftest)
 
 
 def record(detection_type, service, native_id, api_object, related=None):
@@ -76,12 +72,8 @@ def built(warehouse_url, dbt_manifest):
             store_partition(conn, day, [AccountScan("aws", ACCOUNT, datetime(2026, 4, day.day, tzinfo=UTC), records,
                                                     completed_at=datetime.now(UTC), regions=[REGION],
                                                     services_scanned=4)])
-    dbt = str(Path(sys.executable).parent / "dbt")
-    done = subprocess.run([dbt, "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-                           "--select", "+detection_health", "+scan_snapshots", "+snapshot_storage",
-                           "--exclude", "path:models/marts/attack", "path:models/intermediate/attack"],
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-4000:]
+    scratch.dbt(warehouse_url, "build", "--quiet", "--select", "+detection_health", "+scan_snapshots",
+                "+snapshot_storage", "--exclude", "path:models/marts/attack", "path:models/intermediate/attack")
     return warehouse_url
 
 

@@ -63,15 +63,48 @@ def _own_target() -> Path:
     return seeded_target(settings_mod.DBT_PROJECT_DIR / "target" / f"scratch-{os.getpid()}")
 
 
-def dbt(url: str, *args: str, window: tuple[date, date] | None = None) -> str:
+def dbt(url: str, *args: str, window: tuple[date, date] | None = None, own_process: bool = False) -> str:
     """Run dbt against `url` (as the assets do, through the PG* environment); raises with dbt's output. dbt
-    writes into this process's own target directory unless `args` name one (--target-path)."""
+    writes into this process's own target directory unless `args` name one (--target-path).
+
+    In this process by default (dbt's programmatic runner): starting a Python that imports dbt costs ~3.5 s a
+    command, which the tests and `make eval` pay dozens of times. own_process: a dbt process of its own, as the
+    Dagster assets run it, for `make bench`, which times that path start-up included."""
     if "--target-path" not in args:
         args = (*args, "--target-path", str(_own_target()))
-    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(settings_mod.DBT_PROJECT_DIR),
-               "--profiles-dir", str(settings_mod.DBT_PROJECT_DIR)]
+    project = str(settings_mod.DBT_PROJECT_DIR)
+    args = (*args, "--project-dir", project, "--profiles-dir", project)
     env = {**os.environ, **connection.client_env(url), **dbt_window.window_env(*(window or ()))}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}")
-    return done.stdout
+    if own_process:
+        done = subprocess.run([str(Path(sys.executable).parent / "dbt"), *args], env=env, capture_output=True,
+                              text=True, check=False)
+        ok, output = done.returncode == 0, done.stdout
+    else:
+        ok, output = _dbt_here(list(args), env)
+    if not ok:
+        raise RuntimeError(f"dbt {' '.join(args)} failed:\n{output[-3000:]}")
+    return output
+
+
+def _dbt_here(args: list[str], env: dict[str, str]) -> tuple[bool, str]:
+    """dbt's runner in this process with `env` as the environment for the command (dbt reads env_var() and the
+    profile from it), then the caller's environment restored."""
+    from dbt.cli.main import dbtRunner
+
+    lines: list[str] = []
+
+    def keep(event) -> None:
+        if event.info.level in ("info", "warn", "error"):
+            lines.append(event.info.msg)
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        result = dbtRunner(callbacks=[keep]).invoke(args)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if result.exception is not None:
+        lines.append(f"{type(result.exception).__name__}: {result.exception}")
+    return result.success, "\n".join(lines)
