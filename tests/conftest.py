@@ -3,7 +3,7 @@
 - `pg_server_url`: a PostgreSQL for the session — DCV_DATABASE_URL's server, or an embedded one started
   here in a temporary directory outside pytest's own (stopped and removed at the end).
 - `warehouse_url`: a fresh, migrated database per test module; DCV_WAREHOUSE_URL and PG* point at it, so
-  Dagster resources and dbt use it.
+  Dagster resources and dbt use it. `second_warehouse`: another, per test, that they do not point at.
 - `moto_endpoint`: moto's ThreadedMotoServer on a free port: real boto3 over HTTP.
 - `dbt_manifest`: `dbt parse` run once per session.
 - `shared_dir`: ../shared (DCV_SHARED), skipping with a clear reason where it is absent.
@@ -97,6 +97,14 @@ def warehouse_url(pg_server_url):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    drop_database(pg_server_url, url)
+
+
+@pytest.fixture
+def second_warehouse(pg_server_url):
+    """Another fresh, migrated database, which the PG* environment does not point at."""
+    url = create_database(pg_server_url)
+    yield url
     drop_database(pg_server_url, url)
 
 

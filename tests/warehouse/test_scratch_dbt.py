@@ -2,24 +2,10 @@
 reach the database it is given, not the one the environment points at, and a failure must say dbt's reason."""
 
 import os
-import uuid
 
-import psycopg
 import pytest
-from psycopg import conninfo, sql
 
-from dagster_project.lib.warehouse import connection, migrate, scratch
-
-
-@pytest.fixture
-def other_database(pg_server_url):
-    """An empty database beside the module's warehouse (which the PG* environment points at)."""
-    name = f"scratch_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield conninfo.make_conninfo(pg_server_url, dbname=name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+from dagster_project.lib.warehouse import connection, scratch
 
 
 def _has_view(url: str) -> bool:
@@ -28,15 +14,13 @@ def _has_view(url: str) -> bool:
 
 
 def test_a_command_reaches_the_database_it_is_given_and_leaves_the_environment_as_it_was(
-        warehouse_url, other_database, dbt_manifest):
-    migrate.upgrade(other_database)
-    environment = dict(os.environ)
-    scratch.dbt(other_database, "run", "--quiet", "--select", "stg_attack__bundles")
+        warehouse_url, second_warehouse, dbt_manifest):
+    environment = dict(os.environ)  # PG* name the module's warehouse (conftest)
+    scratch.dbt(second_warehouse, "run", "--quiet", "--select", "stg_attack__bundles")
     assert dict(os.environ) == environment
-    assert _has_view(other_database) and not _has_view(warehouse_url)
+    assert _has_view(second_warehouse) and not _has_view(warehouse_url)
 
 
-def test_a_failed_command_raises_with_dbts_reason(other_database, dbt_manifest):
-    migrate.upgrade(other_database)
+def test_a_failed_command_raises_with_dbts_reason(second_warehouse, dbt_manifest):
     with pytest.raises(RuntimeError, match=r'relation "staging\.stg_attack__\w+" does not exist'):
-        scratch.dbt(other_database, "run", "--quiet", "--select", "mitre_versions")  # its staging never built
+        scratch.dbt(second_warehouse, "run", "--quiet", "--select", "mitre_versions")  # its staging never built
