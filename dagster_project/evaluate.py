@@ -131,6 +131,18 @@ def event_rules(rule: dict) -> list[dict]:
     return rules
 
 
+def watched_events(records: list[dict]) -> set[str]:
+    """The events a corpus rule's EventBridge rules match: each event name (`Delete*` for a prefix), or
+    `<source>:*` for a source watched whole. Names without their source, so that rules naming one event with
+    and without its source count as watching the same one."""
+    events = set()
+    for record in records:
+        detail = json.loads(record["api_object"]["EventPattern"])["detail"]
+        names = [f"{n['prefix']}*" if isinstance(n, dict) else n for n in detail.get("eventName", [])]
+        events.update(names or (f"{source}:*" for source in detail.get("eventSource", [""])))
+    return events
+
+
 def coverage_min_confidence() -> float:
     """The threshold coverage counts a mapping at (dbt var), so the evaluator scores what coverage claims."""
     project = yaml.safe_load((settings_mod.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
@@ -144,6 +156,7 @@ def main(threshold: float | None = None) -> int:
     started = time.perf_counter()
     target, _ = runtime.prepare(cfg)
     truth: dict[str, dict[str, set[str]]] = {}
+    watched: dict[str, dict[str, set[str]]] = {}
     url = connection.recreate_database(target.url, SCRATCH_DB)
     try:
         scratch.load_attack(url, cfg)
@@ -158,7 +171,9 @@ def main(threshold: float | None = None) -> int:
             for reject in (r for r in items if not isinstance(r, dict)):
                 print(f"{corpus}: not scored, {reject.object_ref}: {reject.reason}")
             truth[corpus] = {r["native_id"]: {t for t, _ in rule_repos.declared_tags(r)} for r in rules}
-            records = [e for r in rules for e in event_rules(r)]
+            forms = {r["native_id"]: event_rules(r) for r in rules}
+            watched[corpus] = {rule: watched_events(records) for rule, records in forms.items()}
+            records = [e for rule_records in forms.values() for e in rule_records]
             scans.append(AccountScan(corpus, "", datetime.now(UTC), records, completed_at=datetime.now(UTC)))
         scratch.map_scans(url, date.today(), scans)  # no declared tags: inference alone is scored
         with connection.connect(url) as conn:
@@ -193,6 +208,17 @@ def main(threshold: float | None = None) -> int:
                                   f"{with_unknown.precision:.2f}/{with_unknown.recall:.2f}/{with_unknown.f1:.2f}")
                 if os.environ.get("DCV_EVAL_DETAILS"):
                     details[corpus] = {"labels": {r: sorted(t) for r, t in labels.items()}, "inferred": found}
+                # how far the corpus's own labels follow the events its rules watch: read beside the scores
+                parents = {r: {scoring.parent(t) for t in tags} for r, tags in labels.items()}
+                by_peers = scoring.peer_labels(parents, watched[corpus])
+                peers = (scoring.score(labels, scoring.peer_labels(labels, watched[corpus])),
+                         scoring.score(parents, by_peers, "parent"))
+                report.append(f"{corpus}: its own labels as a lookup, each rule given what at least half of the "
+                              f"other {corpus} rules on one of its events are labelled (not a score: it reads the "
+                              f"labels; {sum(1 for r in by_peers if labels.get(r))} of {peers[0].rules} rules share "
+                              f"an event with another) - technique P/R/F1 {peers[0].precision:.2f}/"
+                              f"{peers[0].recall:.2f}/{peers[0].f1:.2f}, parent {peers[1].precision:.2f}/"
+                              f"{peers[1].recall:.2f}/{peers[1].f1:.2f}")
                 missed, wrong = scoring.worst(labels, predicted)
                 report.append(f"{corpus}: most missed {missed}; most wrongly claimed {wrong}; "
                               f"rules with a prediction: {sum(1 for r in labels if predicted.get(r))}/{len(labels)}")

@@ -26,6 +26,17 @@ def test_content_filters_are_cloudtrail_fields_eventbridge_can_express():
                        "additionalEventData": {"MFAUsed": [{"anything-but": "Yes"}]}}
 
 
+def test_the_events_a_rule_watches_are_named_without_their_source():
+    elastic = {"native_id": "trail", "detection_type": "elastic_rule", "api_object": {"rule": {
+        "language": "kuery", "type": "query",
+        "query": 'event.provider: "cloudtrail.amazonaws.com" and event.action: (DeleteTrail or Stop*)'}}}
+    sigma_s3 = {"native_id": "s3", "detection_type": "sigma_rule", "api_object": {
+        "logsource": {"product": "aws", "service": "cloudtrail"},
+        "detection": {"selection": {"eventSource": "s3.amazonaws.com"}, "condition": "selection"}}}
+    assert evaluate.watched_events(evaluate.event_rules(elastic)) == {"DeleteTrail", "Stop*"}
+    assert evaluate.watched_events(evaluate.event_rules(sigma_s3)) == {"s3.amazonaws.com:*"}
+
+
 def test_a_rule_on_conditions_alone_becomes_one_rule_on_every_event():
     sigma_root = {"native_id": "root", "detection_type": "sigma_rule", "api_object": {
         "logsource": {"product": "aws", "service": "cloudtrail"},

@@ -1,6 +1,7 @@
 from dagster_project.lib.evaluation.scoring import (
     curve,
     parent,
+    peer_labels,
     predicted_at,
     score,
     split_unknown,
@@ -67,3 +68,15 @@ def test_the_curve_trades_precision_for_recall_at_each_threshold():
     assert (t_high.true_positives, t_high.false_negatives) == (1, 1)
     # a sibling sub-technique is a parent-level hit, not a false claim
     assert (p_low.true_positives, p_low.false_positives) == (2, 1)
+
+
+def test_peer_labels_give_each_rule_what_the_other_rules_on_its_events_carry():
+    truth = {"a": {"T1562.008"}, "b": {"T1562.008"}, "c": {"T1485"}, "d": {"T1098"}, "unlabelled": set()}
+    watched = {"a": {"DeleteTrail"}, "b": {"DeleteTrail", "StopLogging"}, "c": {"StopLogging"},
+               "d": {"CreateUser"}, "unlabelled": {"DeleteTrail"}}
+    peers = peer_labels(truth, watched)
+    assert peers["a"] == {"T1562.008"}  # b: its only labelled peer (the unlabelled rule is no peer)
+    assert peers["b"] == {"T1562.008", "T1485"}  # a and c, each half of its peers
+    assert "d" not in peers and "unlabelled" in peers  # nobody else watches CreateUser; its own label never counts
+    assert peer_labels(truth, watched, share=0.6)["b"] == set()
+    assert score(truth, peers).true_positives == 2

@@ -94,6 +94,29 @@ def curve(truth: Mapping[str, set[str]], inferred: Sequence[tuple[str, str, floa
     return [(t, score(truth, p := predicted_at(inferred, t)), score(truth, p, "parent")) for t in thresholds]
 
 
+def peer_labels(truth: Mapping[str, set[str]], watched: Mapping[str, set[str]], share: float = 0.5
+                ) -> dict[str, set[str]]:
+    """For each rule, the techniques carried by at least `share` of the other labelled rules that watch one of
+    its events: a corpus's own labels used as a lookup, the rule itself left out. A rule no other labelled
+    rule shares an event with gets no entry.
+
+    Not a mapper (it reads the labels it is scored against). Scored like one, it measures how far a corpus's
+    labels follow the events its rules watch, and so what a mapping keyed on events could reach on it even if
+    it had learned that vendor's conventions."""
+    by_event: dict[str, set[str]] = defaultdict(set)
+    for rule, events in watched.items():
+        if truth.get(rule):
+            for event in events:
+                by_event[event].add(rule)
+    predicted = {}
+    for rule in truth:
+        peers = set().union(*(by_event.get(e, set()) for e in watched.get(rule, ()))) - {rule}
+        if peers:
+            counts = Counter(t for peer in peers for t in truth[peer])
+            predicted[rule] = {t for t, n in counts.items() if n >= share * len(peers)}
+    return predicted
+
+
 def worst(truth: Mapping[str, set[str]], predicted: Mapping[str, set[str]], n: int = 5
           ) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """The techniques most often missed, and most often claimed wrongly."""
