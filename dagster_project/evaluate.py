@@ -210,15 +210,14 @@ def main(threshold: float | None = None) -> int:
                     details[corpus] = {"labels": {r: sorted(t) for r, t in labels.items()}, "inferred": found}
                 # how far the corpus's own labels follow the events its rules watch: read beside the scores
                 parents = {r: {scoring.parent(t) for t in tags} for r, tags in labels.items()}
-                by_peers = scoring.peer_labels(parents, watched[corpus])
-                peers = (scoring.score(labels, scoring.peer_labels(labels, watched[corpus])),
-                         scoring.score(parents, by_peers, "parent"))
-                report.append(f"{corpus}: its own labels as a lookup, each rule given what at least half of the "
-                              f"other {corpus} rules on one of its events are labelled (not a score: it reads the "
-                              f"labels; {sum(1 for r in by_peers if labels.get(r))} of {peers[0].rules} rules share "
-                              f"an event with another) - technique P/R/F1 {peers[0].precision:.2f}/"
-                              f"{peers[0].recall:.2f}/{peers[0].f1:.2f}, parent {peers[1].precision:.2f}/"
-                              f"{peers[1].recall:.2f}/{peers[1].f1:.2f}")
+                lookup = scoring.peer_labels(parents, watched[corpus])
+                shared = {r: parents[r] for r in lookup if parents[r]}  # labelled rules sharing an event
+                theirs, ours = scoring.score(shared, lookup, "parent"), scoring.score(shared, predicted, "parent")
+                report.append(f"{corpus}: its own labels as a lookup, each rule given the parents at least half of "
+                              f"the other {corpus} rules on one of its events carry (it reads the labels: not a "
+                              f"score), on the {theirs.rules} rules that share an event - parent P/R/F1 "
+                              f"{theirs.precision:.2f}/{theirs.recall:.2f}/{theirs.f1:.2f}; ours on the same rules "
+                              f"{ours.precision:.2f}/{ours.recall:.2f}/{ours.f1:.2f}")
                 missed, wrong = scoring.worst(labels, predicted)
                 report.append(f"{corpus}: most missed {missed}; most wrongly claimed {wrong}; "
                               f"rules with a prediction: {sum(1 for r in labels if predicted.get(r))}/{len(labels)}")
