@@ -60,6 +60,18 @@ def test_guardduty_legacy_data_sources():
     assert {"Recon:IAMUser/", "Discovery:S3/", "Execution:Kubernetes/"} <= values
 
 
+def test_guardduty_features_decide_over_the_legacy_data_sources():
+    """GetDetector returns both blocks; S3 protection switched off in Features stays ENABLED in DataSources.
+    Features decide: no S3 finding families, while health reports the feature off."""
+    logic = _detector(Features=[{"Name": "CLOUD_TRAIL", "Status": "ENABLED"},
+                                {"Name": "S3_DATA_EVENTS", "Status": "DISABLED"}],
+                      DataSources={"CloudTrail": {"Status": "ENABLED"}, "S3Logs": {"Status": "ENABLED"}})
+    values = {v for _, v, _ in _signals(logic)}
+    assert "Recon:IAMUser/" in values
+    assert not any(v.endswith(":S3/") for v in values)
+    assert logic.monitored_entities["features"] == ["CLOUD_TRAIL"]
+
+
 def test_guardduty_without_feature_list_assumes_foundational_sources():
     logic = _detector()
     assert ("finding_type", "Backdoor:EC2/", "prefix") in _signals(logic)

@@ -15,7 +15,7 @@ from dagster_project.lib.parsing.conditions import mark_alternatives, outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
 # Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
-PARSER_VERSION = "1.2.1"
+PARSER_VERSION = "1.2.2"
 
 Parser = Callable[[dict[str, Any], dict[str, Any]], ParsedLogic]
 

@@ -25,7 +25,11 @@ def _enabled(status: Any) -> bool:
 
 
 def enabled_features(api_object: dict[str, Any]) -> tuple[list[str], bool]:
-    """Feature names the detector has on, and whether that came from the API (False = assumed)."""
+    """Feature names the detector has on, and whether that came from the API (False = assumed).
+
+    `Features` is what GetDetector reports today and decides alone where present; the deprecated `DataSources`
+    block is read only when `Features` is absent (older API versions and exports): GetDetector still returns
+    both, and they can disagree (a protection switched off in Features stays ENABLED in DataSources)."""
     known = guardduty_knowledge()
     alias = known.get("aliases") or {}
     found: list[str] = []
@@ -35,6 +39,8 @@ def enabled_features(api_object: dict[str, Any]) -> tuple[list[str], bool]:
             for extra in f.get("AdditionalConfiguration") or []:
                 if isinstance(extra, dict) and _enabled(extra.get("Status")) and "RUNTIME" in str(extra.get("Name")):
                     found.append("RUNTIME_MONITORING")
+    if "Features" in api_object:
+        return list(dict.fromkeys(found or FOUNDATIONAL)), True
     for path, feature in (known.get("data_sources") or {}).items():
         node: Any = api_object.get("DataSources") or {}
         for part in path.split("."):
