@@ -1,4 +1,4 @@
-"""Resources: the warehouse (PostgreSQL) and dbt. Nothing connects at import time."""
+"""Resources: the warehouse (PostgreSQL), dbt and S3 (snapshots). Nothing connects at import time."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
+from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource, DbtProject
 from psycopg import sql
 
@@ -46,4 +47,7 @@ resources = {
         # the dbt beside this interpreter, whether or not the venv is on PATH
         dbt_executable=str(Path(sys.executable).parent / "dbt"),
     ),
+    # scan snapshots when DCV_SNAPSHOT_URI=s3://...: nothing configured here, so boto3 takes the region,
+    # endpoint (AWS_ENDPOINT_URL_S3) and credentials from its own environment and profiles when a client is made
+    "s3": S3Resource(),
 }

@@ -6,6 +6,7 @@ Every public name here is documented in README.md (DESIGN.md §8 fixes the names
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,16 @@ class Settings:
         return self.home / "snapshots"
 
     @property
+    def snapshot_uri(self) -> str | None:
+        """DCV_SNAPSHOT_URI=s3://bucket/prefix: each scan's compressed snapshot goes to that S3 prefix (dagster-aws
+        S3Resource, boto3's own credentials and AWS_ENDPOINT_URL_S3). None (unset): files under snapshot_dir."""
+        value = (os.environ.get("DCV_SNAPSHOT_URI") or "").strip()
+        if not value:
+            return None
+        bucket, prefix = split_s3_uri(value, "DCV_SNAPSHOT_URI")
+        return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+    @property
     def export_dir(self) -> Path:
         """Where AWS CLI-shaped export files are read from (docs/export-layout.md); DCV_EXPORT_DIR overrides."""
         return Path(os.environ.get("DCV_EXPORT_DIR") or self.home / "exports")
@@ -79,6 +90,21 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.database_url is None
+
+
+# S3 bucket naming rules: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit at each end
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def split_s3_uri(uri: str, variable: str) -> tuple[str, str]:
+    """'s3://bucket/some/prefix/' -> ('bucket', 'some/prefix'); anything else is a one-line ValueError naming
+    `variable`."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not _BUCKET.fullmatch(bucket) or "//" in prefix.strip("/") \
+            or any(c.isspace() for c in prefix):
+        raise ValueError(f"{variable}={uri!r} is not an S3 location: use s3://bucket/prefix (bucket: 3-63 "
+                         "lowercase letters, digits, dots or hyphens), or unset it for $DCV_HOME/snapshots")
+    return bucket, prefix.strip("/")
 
 
 def _csv(name: str) -> list[str]:

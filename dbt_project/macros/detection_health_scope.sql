@@ -1,12 +1,13 @@
 {# pre_hook of detection_health_findings, after collect_detection_scope: besides the detections that changed, the
    ones whose verdict reads something else that moved. One statement, so both parts read the scope as collected.
    - Metric filters feeding a metric an alarm version that began or ended watches (metric_key, found through the
-     index on metric_keys): a filter is broken when no alarm in its account and region watches its metric. An
+     index on metric_keys): a filter is broken when no alarm in its account and region that can alert watches its
+     metric (an alarm's actions are configuration: changing them makes a new version, so it is found here). An
      alarm whose state alone changed keeps its id and its row here, and watches the same metric: the sample fires
      alarms in nearly every region daily, and counting those put every filter (121k at 1M) in scope; so did
      taking every filter in the region of a changed alarm (~70k).
    - Alarms triggered within their 30-day window at the last build: the window moves with each scan, and a count
-     can only fall to 0 (degraded: not triggered in 30 days) from above it. A new trigger is a new state, so the
+     can only fall to 0 (info: not triggered in 30 days) from above it. A new trigger is a new state, so the
      alarm has changed and is in scope already. #}
 {% macro widen_health_scope(scope) %}
     {%- set state = detection_build_state(scope) %}

@@ -31,10 +31,11 @@ def metric_filter(name, metric, pattern="{ $.eventName = ConsoleLogin }"):
         "metricTransformations": [{"metricName": metric, "metricNamespace": "CISBenchmark", "metricValue": "1"}]})
 
 
-def alarm(name, metric, actions=("arn:aws:sns:us-east-1:123456789012:sec",), state="OK", history=()):
+def alarm(name, metric, actions=("arn:aws:sns:us-east-1:123456789012:sec",), state="OK", history=(),
+          actions_enabled=True):
     return record("metric_alarm", "cloudwatch", f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}", {
         "AlarmName": name, "MetricName": metric, "Namespace": "CISBenchmark", "AlarmActions": list(actions),
-        "ActionsEnabled": True, "StateValue": state}, {"alarm_history": list(history)})
+        "ActionsEnabled": actions_enabled, "StateValue": state}, {"alarm_history": list(history)})
 
 
 def rule(name, state="ENABLED", targets=({"Id": "1", "Arn": "arn:aws:sns:us-east-1:123456789012:sec"},)):
@@ -50,6 +51,9 @@ def day_one():
                                                                   "Timestamp": "2026-03-25T10:00:00Z"}]),
         metric_filter("orphan", "NobodyWatches"),
         alarm("silent", "RootUsage", actions=()),
+        # a filter counts only through an alarm that can alert: these two alarms cannot
+        metric_filter("muted", "Muted"), alarm("muted-alarm", "Muted", actions_enabled=False),
+        metric_filter("unheard", "Unheard"), alarm("unheard-alarm", "Unheard", actions=()),
         alarm("stale", "Stale", state="INSUFFICIENT_DATA"),
         rule("iam-changes"), rule("no-targets", targets=()), rule("switched-off", state="DISABLED"),
         record("guardduty_detector", "guardduty", "detector-1", {"Status": "ENABLED", "Features": [
@@ -99,6 +103,11 @@ def test_health_names_each_problem(built, db):
     assert by_name["no-targets"].startswith("broken") and "no targets" in by_name["no-targets"]
     assert by_name["switched-off"].startswith("broken") and "disabled" in by_name["switched-off"]
     assert by_name["silent"].startswith("broken") and "no actions" in by_name["silent"]
+    # the filter feeding `silent`'s metric still alerts through its other alarm (root-usage, below)
+    assert by_name["muted-alarm"] == "broken | broken: alarm actions are disabled (ActionsEnabled=false)"
+    assert by_name["muted"] == ("broken | broken: no alarm on its metric can alert: "
+                                "muted-alarm (alarm actions are disabled (ActionsEnabled=false))")
+    assert by_name["unheard"] == "broken | broken: no alarm on its metric can alert: unheard-alarm (alarm has no actions)"
     assert by_name["stale"].startswith("degraded") and "INSUFFICIENT_DATA" in by_name["stale"]
     assert by_name["detector-1"].startswith("degraded") and "S3_DATA_EVENTS" in by_name["detector-1"]
     assert "root-usage" in by_name and by_name["root-usage"].startswith("healthy")
@@ -111,7 +120,7 @@ def test_health_names_each_problem(built, db):
 def test_drift_between_the_two_days(built, db):
     rows = db.execute("select scan_day, total_detections, detections_added, detections_removed, "
                       "detections_modified from marts.scan_snapshots order by scan_day").fetchall()
-    assert rows == [(D1, 9, 0, 0, 0), (D2, 9, 1, 1, 1)]
+    assert rows == [(D1, 13, 0, 0, 0), (D2, 13, 1, 1, 1)]
     assert db.execute("select count(*) from marts.snapshot_storage").fetchone() == (0,)
 
 
@@ -251,12 +260,20 @@ def test_health_follows_what_its_verdict_reads_not_only_changed_detections(built
     load(date(2026, 5, 15), [watched, lonely, quiet, unchanged])  # the watcher alarm is gone; no filter changed
     after = health()
     assert after["watched"][:3] == unwatched
-    assert after["quiet"][:3] == ("degraded", "degraded: not triggered in 30 days", 0)
+    # not firing for 30 days is information, not degradation: a good alarm on a rare event rarely fires
+    assert after["quiet"][:3] == ("healthy", None, 0)
+    assert db.execute("""select h.issues_found from marts.detection_health_findings as h
+                         inner join marts.detections as d on h.detection_id = d.id
+                         where d.native_id like '%%alarm:quiet' and d.is_current""").fetchone() == (
+        ["info: not triggered in 30 days"],)
     load(date(2026, 5, 16), [watched, lonely, alarm("rescuer", "Lonely"), quiet, unchanged])  # a new alarm
     after = health()
     assert after["lonely"][:2] == ("healthy", None)
     assert after["unchanged"][1] == "not computed again"
     assert {row[3] for row in after.values()} == {datetime(2026, 5, 16)}, "validated by the account's last scan"
+    load(date(2026, 5, 17), [watched, lonely, alarm("rescuer", "Lonely", actions=()), quiet, unchanged])
+    after = health()  # the only alarm on lonely's metric lost its actions: a new alarm version, and lonely is found
+    assert after["lonely"][:2] == ("broken", "broken: no alarm on its metric can alert: rescuer (alarm has no actions)")
 
     daily = {name: row for name, row in after.items() if name != "unchanged"}
     dbt_run("--full-refresh", "--select", "detection_health_findings", "detection_health")

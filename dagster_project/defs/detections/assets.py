@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from dagster_project.defs.detections.collect import all_scans
 from dagster_project.defs.partitions import daily_partitions
@@ -65,16 +66,18 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
 )
-def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource, s3: S3Resource):
     """Collect every configured source (export files, Sigma/Elastic repositories, live AWS) for the day.
 
     Live AWS fans out over accounts with a bounded thread pool (DCV_SCAN_WORKERS); one failing account, region
-    or service is recorded on its scan (status partial/failed) and the rest carries on.
+    or service is recorded on its scan (status partial/failed) and the rest carries on. Each scan's compressed
+    snapshot goes to $DCV_HOME/snapshots, or through the `s3` resource to DCV_SNAPSHOT_URI=s3://bucket/prefix.
     """
     from dagster_project.lib.sources.rule_repos import declared_tags
 
     cfg = settings.load()
-    snapshots = SnapshotWriter(cfg.snapshot_dir)
+    snapshots = snapshot_writer(cfg, s3)
+    context.log.info(f"snapshots to {cfg.snapshot_uri or cfg.snapshot_dir}")
     totals = {"accounts": 0, "detections": 0, "new_contents": 0, "opened": 0, "closed": 0, "rejected": 0,
               "scopes_unchanged": 0}
     for key in context.partition_keys:
@@ -98,3 +101,12 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     for key in (["raw", "detection_contents"], ["raw", "detection_presence"], ["raw", "detection_changes"],
                 ["raw", "scans"], ["raw", "declared_mappings"]):
         yield dg.MaterializeResult(asset_key=key, metadata=totals)
+
+
+def snapshot_writer(cfg: settings.Settings, s3: S3Resource) -> SnapshotWriter:
+    """Where the day's snapshots go: DCV_SNAPSHOT_URI's bucket and prefix, else the local snapshot directory."""
+    uri = cfg.snapshot_uri
+    if uri is None:
+        return SnapshotWriter(cfg.snapshot_dir)
+    bucket, prefix = settings.split_s3_uri(uri, "DCV_SNAPSHOT_URI")
+    return SnapshotWriter(s3_client=s3.get_client(), bucket=bucket, prefix=prefix)

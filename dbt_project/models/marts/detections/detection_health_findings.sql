@@ -22,8 +22,9 @@
 -- Health of every live detection (spec §G) without the scan it was last validated by, which detection_health
 -- (a view) reads from the account: so a daily run computes again only the detections whose verdict can have
 -- changed (macros/detection_scope.sql; widen_health_scope adds the alarms, whose 30-day window moves daily, and
--- the metric filters feeding a metric an alarm began or stopped watching), not all 1M. Each finding is named in
--- issues_found; status is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy.
+-- the metric filters feeding a metric an alarm version began or stopped watching), not all 1M. Each finding is
+-- named in issues_found; status is the worst: broken (cannot alert) > degraded > unknown (no evidence) > healthy;
+-- an `info:` finding (not triggered in 30 days) leaves the status alone.
 {%- set state = detection_build_state(scope) %}
 with
 
@@ -44,12 +45,15 @@ live as (
             when types.type_name = 'event_rule'
                 then jsonb_array_length(coalesce(d.raw_config -> 'related' -> 'targets', '[]')) = 0
         end as has_no_targets,
+        -- why an alarm cannot alert anyone (null when it can): the link a metric filter's coverage hangs on
         case
-            when types.type_name = 'metric_alarm'
-                then
-                    jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
-                    or (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
-        end as has_no_actions,
+            when types.type_name <> 'metric_alarm' then null
+            when (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
+                then 'alarm actions are disabled (ActionsEnabled=false)'
+            when jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
+                then 'alarm has no actions'
+        end as cannot_alert,
+        d.name,
         -- the metric an alarm watches and those a filter feeds, each as one key (metric_key): a filter is broken
         -- when no alarm in its account and region watches any metric it feeds
         case
@@ -81,16 +85,24 @@ live as (
     where d.is_current and {{ in_detection_scope(state, 'd.id') }}
 ),
 
--- the metrics alarms watch, for the filters computed here: on a daily run, the alarms computed here and those
--- kept from earlier builds (their rows for the detections in scope are already deleted), found by index
+-- the metrics alarms watch, and whether each alarm can alert, for the filters computed here: on a daily run,
+-- the alarms computed here and those kept from earlier builds (their rows for the detections in scope are
+-- already deleted; a kept alarm is broken exactly when it cannot alert), found by index
 watched as (
-    select live.watched_metric
+    select
+        live.watched_metric,
+        live.name as alarm_name,
+        live.cannot_alert
     from live
     where live.watched_metric is not null
     {% if not state.full %}
         union all
-        select known.watched_metric
+        select
+            known.watched_metric,
+            alarms.name,
+            case when known.status = 'broken' then substr(known.issues_found[1], 9) end
         from {{ this }} as known
+        inner join {{ ref('detections') }} as alarms on known.detection_id = alarms.id
         where known.watched_metric in (
             select unnest(live.metric_keys) as metric_key
             from live
@@ -99,13 +111,19 @@ watched as (
     {% endif %}
 ),
 
+-- a metric filter alerts nobody by itself: it counts while an alarm that can alert watches a metric it feeds
 filter_metrics as (
     select
         live.id,
         -- a metric with no namespace or name (a null key) is watched by no alarm, as with plain equality
-        bool_or(coalesce(fed.metric_key in (select watched.watched_metric from watched), false)) as has_alarm
+        bool_or(watched.watched_metric is not null) as has_alarm,
+        bool_or(watched.watched_metric is not null and watched.cannot_alert is null) as has_alerting_alarm,
+        string_agg(
+            watched.alarm_name || ' (' || watched.cannot_alert || ')', ', ' order by watched.alarm_name
+        ) as silent_alarms
     from live
     cross join lateral unnest(live.metric_keys) as fed (metric_key)
+    left join watched on fed.metric_key = watched.watched_metric
     where live.detection_type = 'metric_filter'
     group by live.id
 ),
@@ -174,7 +192,11 @@ checks as (
                 when filter_metrics.has_alarm is false
                     then 'broken: metric filter feeds a metric no alarm watches'
             end,
-            case when live.has_no_actions then 'broken: alarm has no actions' end,
+            case
+                when filter_metrics.has_alarm and not filter_metrics.has_alerting_alarm
+                    then 'broken: no alarm on its metric can alert: ' || filter_metrics.silent_alarms
+            end,
+            case when live.cannot_alert is not null then 'broken: ' || live.cannot_alert end,
             case
                 when deprecations.past_end_of_life
                     then 'broken: uses an API past its end of life: ' || array_to_string(deprecations.deprecated_apis, ', ')
@@ -192,8 +214,9 @@ checks as (
                     then 'degraded: references a deprecated API: ' || array_to_string(deprecations.deprecated_apis, ', ')
             end,
             case
+                -- information, not degradation: a good alarm on a rare event rarely fires
                 when states.has_trigger_data and states.trigger_count_30d = 0
-                    then 'degraded: not triggered in 30 days'
+                    then 'info: not triggered in 30 days'
             end,
             case
                 when live.detection_type in ('sigma_rule', 'elastic_rule')
@@ -249,7 +272,10 @@ select
         when 'healthy' then 1
     end)::decimal(3, 2) as health_score,
     'semantic_check'::varchar(50) as validation_method,
-    nullif(array_to_string(issues, '; '), '') as error_details,
+    nullif(array_to_string(array(
+        select i from unnest(issues) as i
+        where i not like 'info:%'
+    ), '; '), '') as error_details,
     issues as issues_found,
     last_triggered::timestamp as last_triggered,
     coalesce(trigger_count_30d, 0)::integer as trigger_count_30d,
