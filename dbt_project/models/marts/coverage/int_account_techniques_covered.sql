@@ -96,14 +96,16 @@ select
     combined.technique_id,
     scoped.attack_technique_id,
     combined.detection_count,
+    -- a parent with a single in-scope sub-technique is more than that variant (T1485 Data Destruction is not
+    -- T1485.001 Lifecycle-Triggered Deletion alone): the roll-up needs two or more, and one earns at most half
     (
         combined.directly_covered
-        or (scoped.in_scope_subtechniques > 0 and combined.covered_subtechniques = scoped.in_scope_subtechniques)
+        or (scoped.in_scope_subtechniques > 1 and combined.covered_subtechniques = scoped.in_scope_subtechniques)
     ) as is_covered,
     case
         when combined.directly_covered then 1.0
         when scoped.in_scope_subtechniques > 0
-            then combined.covered_subtechniques::numeric / scoped.in_scope_subtechniques
+            then combined.covered_subtechniques::numeric / greatest(scoped.in_scope_subtechniques, 2)
         else 0
     end as coverage_score
 from combined
