@@ -55,8 +55,12 @@ deprecated_contents as (
         dep.id
     from {{ ref('stg_detections__signals') }} as s
     inner join deprecations as dep
-        -- a finding-type signal may be a family prefix ('Recon:IAMUser/')
-        on s.signal_value = dep.api_name or dep.api_name like s.signal_value || '%'
+        -- a configuration uses a retired finding type when it names it, or filters on a prefix narrower than a
+        -- family ('Recon:IAMUser/UserPerm'); a family ('Recon:IAMUser/'), as every GuardDuty detector and many
+        -- rules carry, still matches the types that replaced the retired ones, so it uses nothing retired
+        on
+            s.signal_value = dep.api_name
+            or (s.signal_value not like '%/' and dep.api_name like s.signal_value || '%')
     where s.signal_type = 'finding_type' and dep.match_kind = 'finding_type'
 )
 
