@@ -68,7 +68,7 @@ def test_snapshot_uri_unset_or_s3(monkeypatch, value, expected):
     assert settings.load().snapshot_uri == expected
 
 
-def test_the_detections_asset_writes_each_snapshot_to_s3(moto_reset, warehouse_url, db, dagster_instance,
+def test_the_detections_asset_writes_each_snapshot_to_s3(moto_reset, dbt_manifest, warehouse_url, db, dagster_instance,
                                                           tmp_path, monkeypatch):
     """The daily load with DCV_SNAPSHOT_URI set: each scan's snapshot is an object under the prefix, written
     through the `s3` resource, and raw.scans (and so marts.snapshot_storage) records its s3:// location and the
