@@ -217,3 +217,40 @@ def test_config_rules_with_evaluation_status_in_batches_of_50(aws, canned):
     assert status["ConfigRuleName"] == "rule-07"
     assert datetime.fromisoformat(status["LastSuccessfulEvaluationTime"]) == evaluated
     assert [len(c["ConfigRuleNames"]) for c in calls] == [50, 5]
+
+
+def test_resource_tags_of_rules_alarms_and_config_rules_read_only(aws, canned):
+    """ListTagsForResource of each EventBridge rule, alarm and Config rule lands in its api_object as "Tags",
+    verbatim; an untagged resource's record is the listing alone. Every call is a read the policy names."""
+    from dagster_project.lib.aws import clients, policy
+
+    owner = [{"Key": "owner", "Value": "secops"}, {"Key": "criticality", "Value": "high"}]
+    events = aws.client("events")
+    events.create_event_bus(Name="security")
+    events.put_rule(Name="tagged", EventPattern='{"source": ["aws.iam"]}', Tags=owner)
+    events.put_rule(Name="bus-rule", EventBusName="security", EventPattern='{"source": ["aws.s3"]}',
+                    Tags=[{"Key": "owner", "Value": "platform"}])
+    events.put_rule(Name="untagged", EventPattern='{"source": ["aws.kms"]}')
+    aws.client("cloudwatch").put_metric_alarm(
+        AlarmName="root", MetricName="Root", Namespace="CIS", Statistic="Sum", Period=300, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", Tags=owner)
+    aws.client("config").put_config_rule(ConfigRule={"ConfigRuleName": "mfa", "Source": {
+        "Owner": "AWS", "SourceIdentifier": "ROOT_ACCOUNT_MFA_ENABLED"}}, Tags=[{"Key": "Owner", "Value": "iam"}])
+    canned.fill_gaps(aws)
+    seen = []
+    aws.events.register("before-parameter-build.*.*",
+                        lambda model, **_: seen.append(f"{model.service_model.service_name}:{model.name}"))
+
+    rules = {r["name"]: r["api_object"] for r in eventbridge.collect(aws, REGION)}
+    [alarm] = cloudwatch.collect(aws, REGION)
+    [rule] = config.collect(aws, REGION)
+
+    assert rules["tagged"]["Tags"] == owner
+    assert rules["bus-rule"]["Tags"] == [{"Key": "owner", "Value": "platform"}]  # a custom bus's rule ARN
+    assert "Tags" not in rules["untagged"]
+    assert alarm["api_object"]["Tags"] == owner
+    assert rule["api_object"]["Tags"] == [{"Key": "Owner", "Value": "iam"}]
+    assert seen.count("events:ListTagsForResource") == 3 and seen.count("config:ListTagsForResource") == 1
+    assert seen.count("cloudwatch:ListTagsForResource") == 1
+    assert all(clients.is_read(op.split(":")[1]) for op in seen)
+    assert set(seen) <= set(policy.SCANNED_ROLE_ACTIONS)  # service names here are the IAM prefixes

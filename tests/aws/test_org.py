@@ -205,3 +205,23 @@ def test_a_crashing_account_does_not_stop_the_others(monkeypatch):
     assert results["000000000001"].status == "success"
     assert results["000000000002"].status == "failed"
     assert results["000000000002"].errors[0]["error_code"] == "RuntimeError"
+
+
+def test_account_tags_come_from_organizations(aws):
+    o = aws.client("organizations")
+    o.create_organization(FeatureSet="ALL")
+    tagged = o.create_account(AccountName="payments-prod", Email="p@example.com", Tags=[
+        {"Key": "environment", "Value": "production"}, {"Key": "criticality", "Value": "high"}],
+    )["CreateAccountStatus"]["AccountId"]
+    seen: list[str] = []
+    record_operations(aws, seen)
+
+    accounts = {a["Id"]: a for a in org.list_accounts(aws, with_tags=True)}
+
+    assert accounts[tagged]["Tags"] == [{"Key": "environment", "Value": "production"},
+                                        {"Key": "criticality", "Value": "high"}]
+    assert accounts[MANAGEMENT]["Tags"] == []
+    json.dumps(accounts[tagged])  # JoinedTimestamp as an ISO string: stored verbatim as JSON
+    assert set(seen) == {"organizations:ListAccounts", "organizations:ListTagsForResource"}
+    assert set(seen) <= set(policy.SCANNER_ACTIONS)
+    assert "Tags" not in org.list_accounts(aws)[0]

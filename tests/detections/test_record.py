@@ -50,3 +50,18 @@ def test_config_hashes_of_the_example_export_are_unchanged_by_the_serializer(tmp
         split = rec.split(record)
         assert split.config_hash == rec.sha256(reference(split.config))
         assert split.state_json == (reference(split.state) if split.state else None)
+
+
+def test_tags_are_metadata_a_retag_is_not_a_new_version():
+    """Resource tags (owner, environment, ...) go to the state document: retagging an EventBridge rule, alarm or
+    Config rule changes its state hash, never its configuration hash (volatile_fields.yaml)."""
+    for detection_type, api in (("event_rule", {"Name": "r", "EventPattern": "{}"}),
+                                ("metric_alarm", {"AlarmName": "a", "StateValue": "OK"}),
+                                ("config_rule", {"ConfigRuleName": "c"})):
+        base = {"provider": "aws", "service": "s", "detection_type": detection_type, "native_id": "x",
+                "api_object": api, "related": {}}
+        owned = {**base, "api_object": {**api, "Tags": [{"Key": "owner", "Value": "secops"}]}}
+        moved = {**base, "api_object": {**api, "Tags": [{"Key": "owner", "Value": "platform"}]}}
+        assert rec.split(owned).config_hash == rec.split(moved).config_hash == rec.split(base).config_hash
+        assert rec.split(owned).state["Tags"] == [{"Key": "owner", "Value": "secops"}]
+        assert rec.split(owned).state_hash != rec.split(moved).state_hash

@@ -88,6 +88,34 @@ def token_loop(call, result_key: str, next_key: str = "nextToken", **kwargs) -> 
             return
 
 
+# A resource deleted between the listing and the tag read: it has no tags to report, and the next scan will not
+# list it. Any other error (AccessDenied when the role lacks ListTagsForResource, throttling after every retry)
+# fails the scope like any other call, so missing permissions are reported on the scan, never silently dropped.
+_GONE = ("ResourceNotFoundException", "ResourceNotFound", "NoSuchEntity")
+
+
+def tags(c, operation: str, **params) -> list[dict]:
+    """A resource's tags as ListTagsForResource returns them ([{Key, Value}]), followed across pages where the
+    operation has a paginator (AWS Config's does)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        if c.can_paginate(operation):
+            return list(paginate(c, operation, "Tags", **params))
+        return getattr(c, operation)(**params).get("Tags") or []
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _GONE:
+            return []
+        raise
+
+
+def with_tags(api_object: dict, found: list[dict]) -> dict:
+    """The API object with its resource tags under "Tags" (only when it has some: an untagged resource's
+    record stays exactly what the service's own listing returns). Tags are metadata, kept out of the
+    configuration hash (lib/detections/volatile_fields.yaml)."""
+    return {**api_object, "Tags": found} if found else api_object
+
+
 def record(service: str, detection_type: str, native_id: str, name: str | None, region: str, api_object: dict,
            related: dict | None = None) -> dict:
     """The one record shape the storage layer accepts (account_id is added by the caller)."""

@@ -1,4 +1,4 @@
-"""CloudWatch: metric and composite alarms, with the last 30 days of state changes for each."""
+"""CloudWatch: metric and composite alarms, with the last 30 days of state changes and the tags of each."""
 
 from collections import defaultdict
 from collections.abc import Iterator
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from dagster_project.lib.aws.clients import client, paginate, record
+from dagster_project.lib.aws.clients import client, paginate, record, tags, with_tags
 
 SERVICE = "cloudwatch"
 HISTORY_DAYS = 30  # CloudWatch keeps alarm history for 30 days anyway
@@ -28,5 +28,6 @@ def collect(session: boto3.Session, region: str) -> Iterator[dict]:
     history = _history(cw)
     for page in cw.get_paginator("describe_alarms").paginate(AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
         for alarm in (page.get("MetricAlarms") or []) + (page.get("CompositeAlarms") or []):
-            yield record(SERVICE, "metric_alarm", alarm["AlarmArn"], alarm["AlarmName"], region, alarm,
-                         {"alarm_history": history.get(alarm["AlarmName"], [])})
+            found = tags(cw, "list_tags_for_resource", ResourceARN=alarm["AlarmArn"])
+            yield record(SERVICE, "metric_alarm", alarm["AlarmArn"], alarm["AlarmName"], region,
+                         with_tags(alarm, found), {"alarm_history": history.get(alarm["AlarmName"], [])})

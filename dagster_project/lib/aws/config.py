@@ -1,10 +1,10 @@
-"""AWS Config: rules (managed and custom) with their latest evaluation status."""
+"""AWS Config: rules (managed and custom) with their latest evaluation status and resource tags."""
 
 from collections.abc import Iterator
 
 import boto3
 
-from dagster_project.lib.aws.clients import client, paginate, record
+from dagster_project.lib.aws.clients import client, paginate, record, tags, with_tags
 
 SERVICE = "config"
 STATUS_BATCH = 50  # DescribeConfigRuleEvaluationStatus accepts at most 50 rule names per call
@@ -24,5 +24,6 @@ def collect(session: boto3.Session, region: str) -> Iterator[dict]:
     rules = list(paginate(cfg, "describe_config_rules", "ConfigRules"))
     statuses = _statuses(cfg, [r["ConfigRuleName"] for r in rules]) if rules else {}
     for rule in rules:
-        yield record(SERVICE, "config_rule", rule["ConfigRuleArn"], rule["ConfigRuleName"], region, rule,
-                     {"evaluation_status": statuses.get(rule["ConfigRuleName"])})
+        found = tags(cfg, "list_tags_for_resource", ResourceArn=rule["ConfigRuleArn"])
+        yield record(SERVICE, "config_rule", rule["ConfigRuleArn"], rule["ConfigRuleName"], region,
+                     with_tags(rule, found), {"evaluation_status": statuses.get(rule["ConfigRuleName"])})

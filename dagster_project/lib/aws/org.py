@@ -17,7 +17,7 @@ import botocore.session
 from botocore.exceptions import ClientError
 
 from dagster_project.lib.aws import SERVICES
-from dagster_project.lib.aws.clients import client, paginate
+from dagster_project.lib.aws.clients import client, json_safe, paginate, tags
 
 SESSION_NAME = "dcv-scan"
 SESSION_SECONDS = 3600  # one account's scan takes seconds to minutes; an hour is the default role maximum
@@ -41,10 +41,15 @@ def _home_region(session: boto3.Session) -> str:
     return session.region_name or "us-east-1"
 
 
-def list_accounts(session: boto3.Session) -> list[dict]:
-    """Every account of the organization (the caller keeps the ACTIVE ones)."""
+def list_accounts(session: boto3.Session, with_tags: bool = False) -> list[dict]:
+    """Every account of the organization (the caller keeps the ACTIVE ones), as ListAccounts returns it.
+    with_tags: each account also gets "Tags", as organizations:ListTagsForResource returns them (a call each)."""
     org = client(session, "organizations", _home_region(session))
-    return list(paginate(org, "list_accounts", "Accounts"))
+    accounts = list(paginate(org, "list_accounts", "Accounts"))
+    if with_tags:
+        for account in accounts:
+            account["Tags"] = tags(org, "list_tags_for_resource", ResourceId=account["Id"])
+    return [json_safe(a) for a in accounts]  # JSON as stored in raw.org_accounts (JoinedTimestamp: ISO-8601)
 
 
 def regions(session: boto3.Session) -> list[str]:

@@ -4,11 +4,14 @@
 SCANNED_ROLE_ACTIONS = [
     "cloudwatch:DescribeAlarmHistory",
     "cloudwatch:DescribeAlarms",
+    "cloudwatch:ListTagsForResource",
     "config:DescribeConfigRuleEvaluationStatus",
     "config:DescribeConfigRules",
+    "config:ListTagsForResource",
     "ec2:DescribeRegions",  # only when DCV_AWS_REGIONS is unset
     "events:ListEventBuses",
     "events:ListRules",
+    "events:ListTagsForResource",
     "events:ListTargetsByRule",
     "guardduty:GetDetector",
     "guardduty:GetFilter",
@@ -22,7 +25,8 @@ SCANNED_ROLE_ACTIONS = [
 ]
 
 # What the identity running Dagster needs in the management (or delegated administrator) account.
-SCANNER_ACTIONS = ["organizations:ListAccounts", "sts:AssumeRole"]
+# organizations:ListTagsForResource reads each account's tags (owner, environment, criticality).
+SCANNER_ACTIONS = ["organizations:ListAccounts", "organizations:ListTagsForResource", "sts:AssumeRole"]
 
 
 def scanned_role_policy() -> dict:
@@ -33,7 +37,8 @@ def scanned_role_policy() -> dict:
 
 def scanner_policy(role_name: str, partition: str = "aws") -> dict:
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DcvListAccounts", "Effect": "Allow", "Action": "organizations:ListAccounts", "Resource": "*"},
+        {"Sid": "DcvListAccounts", "Effect": "Allow",
+         "Action": ["organizations:ListAccounts", "organizations:ListTagsForResource"], "Resource": "*"},
         {"Sid": "DcvAssumeScanRole", "Effect": "Allow", "Action": "sts:AssumeRole",
          "Resource": f"arn:{partition}:iam::*:role/{role_name}"},
     ]}
