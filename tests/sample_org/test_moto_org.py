@@ -2,6 +2,8 @@
 
 import boto3
 
+from dagster_project.lib.aws import cloudwatch, eventbridge
+from dagster_project.lib.aws import config as config_rules
 from dagster_project.lib.sample_org import generate, populate_moto
 
 
@@ -13,7 +15,7 @@ def _session(endpoint: str, account_id: str) -> boto3.Session:
                          aws_session_token=creds["SessionToken"])
 
 
-def test_populate_moto_creates_each_accounts_detections(moto_reset):
+def test_populate_moto_creates_each_accounts_detections(moto_reset, monkeypatch):
     endpoint = moto_reset
     result = populate_moto(endpoint, accounts=2, detections_per_account=20)
     expected = list(generate(2, 20))
@@ -42,3 +44,14 @@ def test_populate_moto_creates_each_accounts_detections(moto_reset):
         assert {r["ConfigRuleName"] for r in config} == wanted["config_rule"]
         for region in account.regions:
             assert len(client("guardduty", region).list_detectors()["DetectorIds"]) == 1
+        # the live collectors read the sample's detection tags back (ListTagsForResource)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        # moto has neither DescribeAlarmHistory nor DescribeConfigRuleEvaluationStatus
+        monkeypatch.setattr(cloudwatch, "_history", lambda cw: {})
+        monkeypatch.setattr(config_rules, "_statuses", lambda cfg, names: {})
+        tagged = {(r["detection_type"], r["name"]): r["api_object"].get("Tags") for r in account.records
+                  if r["region"] == "us-east-1" and r["detection_type"] in ("metric_alarm", "event_rule", "config_rule")}
+        collected = {(r["detection_type"], r["name"]): r["api_object"].get("Tags")
+                     for collect in (cloudwatch.collect, eventbridge.collect, config_rules.collect)
+                     for r in collect(session, "us-east-1")}
+        assert any(tagged.values()) and {k: collected[k] for k in tagged} == tagged

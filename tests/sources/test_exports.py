@@ -137,3 +137,58 @@ def test_s3_prefix_reads_the_same_layout(tmp_path, moto_endpoint, monkeypatch):
             s3.upload_file(str(path), "dcv-exports", f"daily/2025-03-01/{path.relative_to(tmp_path / 'export')}")
     from_s3 = list(read_export("s3://dcv-exports/daily/2025-03-01"))
     assert from_s3 == list(read_export(tmp_path / "export"))
+
+
+def test_tag_files_add_resource_and_account_tags(tmp_path):
+    """resourcegroupstaggingapi-get-resources.json tags alarms, rules and Config rules by ARN; an account's
+    organizations/list-tags-for-resource.<id>.json tags its ListAccounts entry; a bad tag file is rejected once
+    and its records load untagged."""
+    from dagster_project.lib.sources.exports import read_account_scopes, tree_for
+
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURE, export)
+    region = export / ACCOUNT_1
+    owner = [{"Key": "owner", "Value": "secops"}, {"Key": "criticality", "Value": "high"}]
+    tag_file = region / "resourcegroupstaggingapi-get-resources.json"
+    tag_file.write_text(json.dumps({"ResourceTagMappingList": [
+        {"ResourceARN": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:cis-root-account-usage-alarm", "Tags": owner},
+        {"ResourceARN": "arn:aws:events:us-east-1:111111111111:rule/cloudtrail.stop-logging",
+         "Tags": [{"Key": "owner", "Value": "platform"}]},
+        {"ResourceARN": "arn:aws:s3:::some-bucket", "Tags": [{"Key": "owner", "Value": "data"}]},  # not a detection
+    ]}, indent=4))
+    (export / "organizations" / "list-tags-for-resource.111111111111.json").write_text(json.dumps({"Tags": [
+        {"Key": "environment", "Value": "production"}, {"Key": "criticality", "Value": "high"}]}))
+    (export / "organizations" / "list-tags-for-resource.222222222222.json").write_text('{"Tags": "high"}')
+
+    records, rejects = split_items(read_export(export))
+    by_name = {r["name"]: r["api_object"] for r in records}
+    assert by_name["cis-root-account-usage-alarm"]["Tags"] == owner
+    assert by_name["cloudtrail.stop-logging"]["Tags"] == [{"Key": "owner", "Value": "platform"}]
+    assert "Tags" not in by_name["unauthorized-api-calls-alarm"] and "Tags" not in by_name["iam-access-key-created"]
+    assert "resourcegroupstaggingapi" not in " ".join(r.object_ref for r in rejects)  # a known file, read once
+    assert len(records) == 9
+
+    accounts, bad = read_accounts_export(export)
+    tags = {a["Id"]: a.get("Tags") for a in accounts}
+    assert tags == {"111111111111": [{"Key": "environment", "Value": "production"},
+                                     {"Key": "criticality", "Value": "high"}], "222222222222": None}
+    [reject] = bad
+    assert reject.object_ref.endswith("list-tags-for-resource.222222222222.json") and "'Tags' list" in reject.reason
+
+    # the tag file is part of each scope it tags: a tag change reads alarms, rules and Config rules again
+    def digests():
+        return {s.key: s.digest for s in read_account_scopes(tree_for(export), "111111111111", {})
+                if not isinstance(s, Reject)}
+
+    before = digests()
+    tag_file.write_text(tag_file.read_text().replace("secops", "detection-engineering"))
+    after = digests()
+    assert {k for k in before if before[k] != after[k]} == {"us-east-1/cloudwatch", "us-east-1/eventbridge",
+                                                            "us-east-1/config"}
+
+    tag_file.write_text("{not json")
+    records, rejects = split_items(read_export(export))
+    assert [Path(r.object_ref).name for r in rejects if "resourcegroupstaggingapi" in r.object_ref] == [
+        "resourcegroupstaggingapi-get-resources.json"]
+    assert len(records) == 9 and not any("Tags" in r["api_object"] for r in records
+                                         if r["detection_type"] != "guardduty_detector")

@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from dagster_project.lib.sample_org.generate import SampleAccount, generate, organization_id
-from dagster_project.lib.sources.accounts import ACCOUNTS_FILE
+from dagster_project.lib.sources.accounts import ACCOUNTS_FILE, TAGS_FILE
+from dagster_project.lib.sources.exports import TAGS_FILE as RESOURCE_TAGS_FILE
 from dagster_project.lib.sources.exports import fs_name
 
 MARKER = ".dcv-sample.json"  # says "this directory is a generated sample, safe to replace"
@@ -25,6 +26,11 @@ MARKER = ".dcv-sample.json"  # says "this directory is a generated sample, safe 
 
 def _dump(document: object) -> bytes:
     return (json.dumps(document, indent=4, ensure_ascii=False) + "\n").encode()  # the CLI's --output json
+
+
+def _listed(record: dict) -> dict:
+    """The object as the service's own listing prints it: its tags come from the tag file instead."""
+    return {k: v for k, v in record["api_object"].items() if k != "Tags"}
 
 
 def _by_type(records: list[dict]) -> dict[str, dict[str, list[dict]]]:
@@ -40,7 +46,7 @@ def _events(region: str, account: str, rules: list[dict]) -> Iterator[tuple[str,
         {"Name": b, "Arn": f"arn:aws:events:{region}:{account}:event-bus/{b}"} for b in buses]}
     for bus in buses:
         on_bus = [r for r in rules if r["api_object"]["EventBusName"] == bus]
-        yield f"events-list-rules.{fs_name(bus)}.json", {"Rules": [r["api_object"] for r in on_bus]}
+        yield f"events-list-rules.{fs_name(bus)}.json", {"Rules": [_listed(r) for r in on_bus]}
         for rule in on_bus:
             yield (f"events-list-targets-by-rule.{fs_name(bus)}.{rule['api_object']['Name']}.json",
                    {"Targets": rule["related"].get("targets", [])})
@@ -75,7 +81,7 @@ def region_files(region: str, account: str, kinds: dict[str, list[dict]]) -> Ite
     yield "logs-describe-query-definitions.json", {
         "queryDefinitions": [r["api_object"] for r in kinds["logs_insights_query"]]}
     alarms = kinds["metric_alarm"]
-    yield "cloudwatch-describe-alarms.json", {"MetricAlarms": [r["api_object"] for r in alarms], "CompositeAlarms": []}
+    yield "cloudwatch-describe-alarms.json", {"MetricAlarms": [_listed(r) for r in alarms], "CompositeAlarms": []}
     yield "cloudwatch-describe-alarm-history.json", {"AlarmHistoryItems": [
         {"AlarmName": r["api_object"]["AlarmName"], "AlarmType": "MetricAlarm", "Timestamp": h["Timestamp"],
          "HistoryItemType": "StateUpdate", "HistorySummary": h["HistorySummary"]}
@@ -84,9 +90,13 @@ def region_files(region: str, account: str, kinds: dict[str, list[dict]]) -> Ite
     yield from _guardduty(kinds["guardduty_detector"])
     yield from _securityhub(kinds["securityhub_standard"], kinds["securityhub_control"])
     rules = kinds["config_rule"]
-    yield "config-describe-config-rules.json", {"ConfigRules": [r["api_object"] for r in rules]}
+    yield "config-describe-config-rules.json", {"ConfigRules": [_listed(r) for r in rules]}
     yield "config-describe-config-rule-evaluation-status.json", {"ConfigRulesEvaluationStatus": [
         r["related"]["evaluation_status"] for r in rules if r["related"].get("evaluation_status")]}
+    # aws resourcegroupstaggingapi get-resources: the tagged resources of the region
+    yield f"{RESOURCE_TAGS_FILE}.json", {"ResourceTagMappingList": [
+        {"ResourceARN": r["native_id"], "Tags": r["api_object"]["Tags"]}
+        for kind in ("metric_alarm", "event_rule", "config_rule") for r in kinds[kind] if r["api_object"].get("Tags")]}
 
 
 def _list_accounts_entry(account: SampleAccount, management: str, org: str) -> dict:
@@ -109,13 +119,15 @@ def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: in
     for account in generate(accounts, detections_per_account, seed=seed, day=day):
         management = management or account.account_id  # the first account is the management account
         entries.append(_list_accounts_entry(account, management, org))
+        (root / ACCOUNTS_FILE).parent.mkdir(parents=True, exist_ok=True)
+        write(str(ACCOUNTS_FILE.parent / TAGS_FILE.format(account_id=account.account_id)), {"Tags": account.tags})
         counts["accounts"] += 1
         counts["detections"] += len(account.records)
         for region, kinds in sorted(_by_type(account.records).items()):
             (root / "accounts" / account.account_id / region).mkdir(parents=True)
             for name, document in region_files(region, account.account_id, kinds):
                 write(f"accounts/{account.account_id}/{region}/{name}", document)
-    (root / ACCOUNTS_FILE).parent.mkdir(parents=True)
+    (root / ACCOUNTS_FILE).parent.mkdir(parents=True, exist_ok=True)
     write(str(ACCOUNTS_FILE), {"Accounts": entries})
     return counts
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +45,7 @@ class SampleAccount:
     email: str = ""
     joined: str = ""  # ISO timestamp
     joined_method: str = "CREATED"
+    tags: list[dict] = field(default_factory=list)  # organizations list-tags-for-resource: owner, environment, ...
 
 
 def stable_hash(*parts: object) -> int:
@@ -367,6 +368,51 @@ class Builder:
         return records
 
 
+# --- tags: owner, environment, criticality (docs/export-layout.md) ------------------------------------------------
+
+# Special accounts' (owner, environment, criticality); others follow their kind and team (catalog team_criticality).
+SPECIAL_TAGS = {"management": ("cloud-platform", "production", "high"),
+                "security": ("security-engineering", "production", "high"),
+                "logging": ("security-engineering", "production", "medium")}
+ENVIRONMENT_TAG = {"prod": "production", "staging": "staging", "dev": "development", "sandbox": "sandbox"}
+TAGGED_TYPES = {"event_rule", "metric_alarm", "config_rule"}  # what ListTagsForResource is read for
+LEVELS = ["low", "medium", "high"]
+
+
+def account_tags(seed: int, index: int, name: str, kind: str) -> list[dict]:
+    """The account's tags, from its profile and a hash (never the account's random stream: adding tags must not
+    change a single generated detection). About one generated account in eight has none."""
+    if kind in SPECIAL_TAGS:
+        owner, environment, criticality = SPECIAL_TAGS[kind]
+    else:
+        if stable_hash("untagged-account", seed, index) % 8 == 0:
+            return []
+        owner = name.split("-")[1]
+        environment = ENVIRONMENT_TAG[kind]
+        rated = catalog()["team_criticality"].get(owner, "medium")
+        cap = {"prod": "high", "staging": "medium"}.get(kind, "low")
+        criticality = LEVELS[min(LEVELS.index(rated), LEVELS.index(cap))]
+    return [{"Key": "owner", "Value": owner}, {"Key": "environment", "Value": environment},
+            {"Key": "criticality", "Value": criticality}]
+
+
+def tag_detections(records: list[dict], seed: int) -> None:
+    """Tags on about 60 % of the event rules, alarms and Config rules, as ListTagsForResource returns them: an
+    owner (the team a copied rule's name carries, else detection-engineering), some with managed-by."""
+    teams = set(catalog()["teams"])
+    for record in records:
+        if record["detection_type"] not in TAGGED_TYPES:
+            continue
+        h = stable_hash("detection-tags", seed, record["account_id"], record["native_id"])
+        if h % 10 >= 6:
+            continue
+        prefix = (record["name"] or "").split("-")[0]
+        tags = [{"Key": "owner", "Value": prefix if prefix in teams else "detection-engineering"}]
+        if h % 3 == 0:
+            tags.append({"Key": "managed-by", "Value": "terraform"})
+        record["api_object"]["Tags"] = tags
+
+
 # --- day-to-day churn ---------------------------------------------------------------------------------------
 
 def _edit(record: dict) -> None:
@@ -485,7 +531,9 @@ def generate(accounts: int, detections_per_account: int, seed: int = 7,
         records: list[dict] = []
         if status == "ACTIVE" and total > 0:
             records = Builder(seed, index, acct, kind, regions, rng).build(total)
+            tag_detections(records, seed)
             if day is not None:
                 records = churn(records, seed, day)
         yield SampleAccount(acct, name, status, regions, records, email=f"aws+{name}@example.com", joined=joined,
-                            joined_method="CREATED" if index == 0 or rng.random() < 0.8 else "INVITED")
+                            joined_method="CREATED" if index == 0 or rng.random() < 0.8 else "INVITED",
+                            tags=account_tags(seed, index, name, kind))

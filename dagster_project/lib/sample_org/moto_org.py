@@ -20,6 +20,11 @@ ALARM_FIELDS = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", 
 CONFIG_FIELDS = ("ConfigRuleName", "Description", "Scope", "Source", "InputParameters", "MaximumExecutionFrequency")
 
 
+def _tags(api: dict) -> dict:
+    """The resource's tags as its Put* call takes them (what ListTagsForResource then returns)."""
+    return {"Tags": api["Tags"]} if api.get("Tags") else {}
+
+
 class AccountWriter:
     def __init__(self, endpoint_url: str, account_id: str, role_name: str = ROLE_NAME):
         import boto3
@@ -51,7 +56,8 @@ class AccountWriter:
                                filterPattern=api["filterPattern"], metricTransformations=api["metricTransformations"])
 
     def metric_alarm(self, region: str, api: dict) -> None:
-        self.client("cloudwatch", region).put_metric_alarm(**{k: api[k] for k in ALARM_FIELDS if k in api})
+        self.client("cloudwatch", region).put_metric_alarm(**{k: api[k] for k in ALARM_FIELDS if k in api},
+                                                           **_tags(api))
 
     def event_rule(self, region: str, api: dict, related: dict) -> None:
         events = self.client("events", region)
@@ -60,7 +66,7 @@ class AccountWriter:
             events.create_event_bus(Name=bus)
             self.buses.add((region, bus))
         events.put_rule(Name=api["Name"], EventPattern=api["EventPattern"], State=api["State"],
-                        Description=api.get("Description", ""), EventBusName=bus)
+                        Description=api.get("Description", ""), EventBusName=bus, **_tags(api))
         if related.get("targets"):
             events.put_targets(Rule=api["Name"], EventBusName=bus, Targets=related["targets"])
 
@@ -74,7 +80,8 @@ class AccountWriter:
                                     Rank=found["Rank"], FindingCriteria=found["FindingCriteria"])
 
     def config_rule(self, region: str, api: dict) -> None:
-        self.client("config", region).put_config_rule(ConfigRule={k: api[k] for k in CONFIG_FIELDS if k in api})
+        self.client("config", region).put_config_rule(ConfigRule={k: api[k] for k in CONFIG_FIELDS if k in api},
+                                                      **_tags(api))
 
     def securityhub(self, region: str) -> None:
         if region not in self.hubs:

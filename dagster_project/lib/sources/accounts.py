@@ -1,6 +1,9 @@
-"""The organization's accounts from an export directory: `organizations/list-accounts.json`.
+"""The organization's accounts from an export directory: `organizations/list-accounts.json`, and each account's
+tags from `organizations/list-tags-for-resource.<account_id>.json`.
 
-That file is exactly what `aws organizations list-accounts --output json` prints (docs/export-layout.md).
+The files are exactly what `aws organizations list-accounts --output json` and `aws organizations
+list-tags-for-resource --resource-id <account_id> --output json` print (docs/export-layout.md). An account's
+tags are added to its ListAccounts entry as "Tags", the way the live listing (lib/aws/org.list_accounts) adds them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 ACCOUNTS_FILE = Path("organizations") / "list-accounts.json"
+TAGS_FILE = "list-tags-for-resource.{account_id}.json"  # beside ACCOUNTS_FILE, one per account
 
 
 @dataclass(frozen=True)
@@ -55,4 +59,32 @@ def read_accounts_export(export_dir: Path) -> tuple[list[dict], list[Reject]]:
         document = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return [], [Reject(str(path), f"not valid JSON: {exc}", path.read_bytes()[:2000].decode("utf-8", "replace"))]
-    return parse_accounts(document, str(path))
+    accounts, rejects = parse_accounts(document, str(path))
+    return add_account_tags(accounts, path.parent, rejects), rejects
+
+
+def add_account_tags(accounts: list[dict], folder: Path, rejects: list[Reject]) -> list[dict]:
+    """Each account with "Tags" from its list-tags-for-resource file in `folder`; an account without that file
+    has no "Tags" (not exported, not "untagged"), and a bad file is rejected while its account is kept."""
+    tagged = []
+    for account in accounts:
+        path = folder / TAGS_FILE.format(account_id=account["Id"])
+        if not path.is_file():
+            tagged.append(account)
+            continue
+        try:
+            document = json.loads(path.read_bytes())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            rejects.append(Reject(str(path), f"not valid JSON: {exc}",
+                                  path.read_bytes()[:2000].decode("utf-8", "replace")))
+            tagged.append(account)
+            continue
+        found = document.get("Tags") if isinstance(document, dict) else None
+        if not (isinstance(found, list) and all(isinstance(t, dict) and isinstance(t.get("Key"), str)
+                                                for t in found)):
+            rejects.append(Reject(str(path), "expected a JSON object with a 'Tags' list of {Key, Value} "
+                                             "(aws organizations list-tags-for-resource)", json.dumps(document)[:2000]))
+            tagged.append(account)
+            continue
+        tagged.append({**account, "Tags": found})
+    return tagged

@@ -68,6 +68,10 @@ SIMPLE_FILES = {
     "config-describe-config-rules": CONFIG_RULES,
 }
 JOINED_FILES = ("cloudwatch-describe-alarm-history", "config-describe-config-rule-evaluation-status")
+# `aws resourcegroupstaggingapi get-resources`: the region's resource tags, joined by ARN onto the records of the
+# kinds below as "Tags" (what ListTagsForResource gives the live collectors). Part of each of those services' scopes.
+TAGS_FILE = "resourcegroupstaggingapi-get-resources"
+TAGGED_KINDS = (ALARMS, EVENT_RULES, CONFIG_RULES)
 
 
 def fs_name(name: str) -> str:
@@ -149,27 +153,35 @@ def _list(document: Any, key: str, tree, rel: str) -> list | Reject:
 
 
 def _records(kind: Kind, items: list, tree, rel: str, account_id: str, region: str,
-             related: Callable[[dict], dict] = lambda o: {}) -> Iterator[dict | Reject]:
+             related: Callable[[dict], dict] = lambda o: {},
+             tags: Callable[[str], list] | None = None) -> Iterator[dict | Reject]:
     for i, item in enumerate(items):
         missing = [k for k in kind.required if not isinstance(item, dict) or not item.get(k)]
         if missing:
             yield Reject(f"{tree.ref(rel)}#{kind.list_key}[{i}]", f"item lacks {', '.join(missing)}",
                          json.dumps(item)[:2000])
             continue
+        native_id = kind.native_id(item)
+        found = tags(native_id) if tags else None
+        # as lib/aws/clients.with_tags: "Tags" only on a resource that has some
+        api_object = {**item, "Tags": found} if found else item
         yield {"provider": "aws", "service": kind.service, "detection_type": kind.detection_type,
-               "native_id": kind.native_id(item), "name": kind.name(item), "region": region,
-               "account_id": account_id, "api_object": item, "related": related(item)}
+               "native_id": native_id, "name": kind.name(item), "region": region,
+               "account_id": account_id, "api_object": api_object, "related": related(item)}
 
 
 class Region:
     """The files of one account/region directory, keyed by name without .json/.json.gz."""
 
-    def __init__(self, tree, account_id: str, region: str, files: list[str]):
+    def __init__(self, tree, account_id: str, region: str, files: list[str], report_tags: bool = True):
         self.tree, self.account_id, self.region = tree, account_id, region
         self.base = f"accounts/{account_id}/{region}/"
         self.files: dict[str, str] = {}
         self.rejects: list[Reject] = []
         self.used: set[str] = set()
+        # the tag file serves several scopes of the region: only one of them reports its problems
+        self.report_tags = report_tags
+        self._tags: dict[str, list] | None = None
         for name in files:
             stem = name.removesuffix(".gz").removesuffix(".json") if name.endswith((".json", ".json.gz")) else None
             if stem is None:
@@ -199,7 +211,27 @@ class Region:
         if isinstance(items, Reject):
             yield items
         elif items:
-            yield from _records(kind, items, self.tree, self.rel(stem), self.account_id, self.region, related)
+            tags = self.tags_of if kind in TAGGED_KINDS and TAGS_FILE in self.files else None
+            yield from _records(kind, items, self.tree, self.rel(stem), self.account_id, self.region, related, tags)
+
+    def tags_of(self, arn: str) -> list:
+        """The resource's tags from the region's tag file ([] when it lists none for that ARN)."""
+        if self._tags is None:
+            self._tags = {}
+            items = self.list_of(TAGS_FILE, "ResourceTagMappingList")
+            if isinstance(items, Reject):
+                if self.report_tags:
+                    self.rejects.append(items)
+                items = []
+            for i, item in enumerate(items or []):
+                if (isinstance(item, dict) and isinstance(item.get("ResourceARN"), str)
+                        and isinstance(item.get("Tags", []), list)):
+                    self._tags[item["ResourceARN"]] = item.get("Tags") or []
+                elif self.report_tags:
+                    self.rejects.append(Reject(f"{self.tree.ref(self.rel(TAGS_FILE))}#ResourceTagMappingList[{i}]",
+                                               "item lacks ResourceARN or its Tags is not a list",
+                                               json.dumps(item)[:2000]))
+        return self._tags.get(arn, [])
 
     def joined(self, stem: str, key: str, by: str, pick: Callable[[dict], Any]) -> dict[str, list] | None:
         """A side file joined onto records by name; None when absent or unreadable (rejected)."""
@@ -298,7 +330,7 @@ def read_region(region: Region) -> Iterator[dict | Reject]:
     yield from _config_rules(region)
     yield from region.rejects
     for stem in sorted(set(region.files) - region.used):
-        known = (stem in SIMPLE_FILES or stem in JOINED_FILES or AUXILIARY.match(stem)
+        known = (stem in SIMPLE_FILES or stem in JOINED_FILES or stem == TAGS_FILE or AUXILIARY.match(stem)
                  or stem.startswith(("events-list-targets-by-rule.", "guardduty-get-filter.")))
         if not known:
             yield Reject(region.tree.ref(region.rel(stem)),
@@ -310,6 +342,8 @@ def read_region(region: Region) -> Iterator[dict | Reject]:
 # The service each export file belongs to, by its command's prefix (logs-describe-metric-filters: cloudwatch_logs).
 SERVICE_OF_COMMAND = {"logs": "cloudwatch_logs", "cloudwatch": "cloudwatch", "events": "eventbridge",
                       "guardduty": "guardduty", "securityhub": "securityhub", "config": "config"}
+# The region's tag file belongs to every scope whose records it tags: a tag change reads those scopes again.
+TAGGED_SERVICES = tuple(sorted({kind.service for kind in TAGGED_KINDS}))
 
 
 @functools.cache
@@ -369,15 +403,23 @@ def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None =
         base = f"accounts/{account_id}/{region}/"
         _, region_files = tree.list_dir(base.rstrip("/"))
         by_service: dict[str, list[str]] = {}
+        tag_files = []
         for name in region_files:
+            if name.removesuffix(".gz").removesuffix(".json") == TAGS_FILE:
+                tag_files.append(name)
+                continue
             by_service.setdefault(SERVICE_OF_COMMAND.get(name.partition("-")[0], ""), []).append(name)
+        tagged = [s for s in TAGGED_SERVICES if s in by_service]
+        for service in tagged:  # a tag file with none of its services' files tags nothing: it is not read
+            by_service[service] += tag_files
         for service, names in sorted(by_service.items()):
             contents = {base + name: tree.read(base + name) for name in names}
             scope = Scope(region, service, None if known is None else _digest(contents))
             if service and known and known.get(scope.key) == scope.digest:
                 scope.skipped = True
             else:
-                scope.items = list(read_region(Region(_Prefetched(tree, contents), account_id, region, names)))
+                scope.items = list(read_region(Region(_Prefetched(tree, contents), account_id, region, names,
+                                                      report_tags=service == (tagged or [None])[0])))
             yield scope
 
 
