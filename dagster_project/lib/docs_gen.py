@@ -51,12 +51,13 @@ mitre_versions: 1 per loaded ATT&CK version (a handful)
 mitre_tactics: 14 per ATT&CK version
 mitre_techniques: ~835 per ATT&CK version
 technique_tactics: ~1,100 per ATT&CK version
-technique_prevalence: 1 per technique per version (~835)
+technique_prevalence: 1 per technique per version per cloud provider (~835 x 3)
+technique_cloud_evidence: 1 per active technique x provider some TrailDiscover event names (~150)
 mitre_technique_remap: ~1 per technique recorded under an older version (~835)
 mitre_version_diff: hundreds per pair of loaded versions
 review_state_remapped: 1 per reviewed item whose technique moved (hundreds to thousands)
 review_state_unmapped: 1 per reviewed item without a technique in the active version (hundreds)
-threat_indicators: ~400-1,000 per ATT&CK version (analytics, CTID and curated indicators)
+threat_indicators: ~1,000-2,000 per ATT&CK version (analytics, CTID, TrailDiscover and curated indicators)
 coverage_history: accounts x covered techniques per day (1,000 x ~150-300 = 150k-300k a day, ~100M a year)
 coverage_scores: accounts x tactics per day (~14k a day, ~5M a year)
 coverage_org_daily: one per scan day (~365 a year)

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
 from dagster_project.lib.attack import bundle, knowledge, sources, store
+from dagster_project.lib.warehouse.runtime import WAREHOUSE_POOL
 
 
 @dg.multi_asset(
@@ -19,6 +20,7 @@ from dagster_project.lib.attack import bundle, knowledge, sources, store
         dg.AssetSpec(["raw", "attack_objects"], group_name="attack", kinds={"python", "postgres"},
                      description="Every STIX object verbatim (JSONB), keyed by ATT&CK version + STIX id."),
     ],
+    pool=WAREHOUSE_POOL,
 )
 def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     cfg = settings.load()
@@ -61,10 +63,13 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", "knowledge_documents"], group_name="attack", kinds={"python", "postgres"},
-                     description="External knowledge files (CTID Mappings Explorer): source, sha256, metadata."),
+                     description="External knowledge (CTID Mappings Explorer files, the TrailDiscover folder): source, "
+                                 "sha256, metadata (provenance, licence)."),
         dg.AssetSpec(["raw", "knowledge_objects"], group_name="attack", kinds={"python", "postgres"},
-                     description="Each mapping object of an external knowledge file, verbatim (JSONB)."),
+                     description="Each object of an external knowledge source (CTID mapping, TrailDiscover event), "
+                                 "verbatim (JSONB)."),
     ],
+    pool=WAREHOUSE_POOL,
 )
 def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     cfg = settings.load()
@@ -72,13 +77,13 @@ def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseR
     loads, rejects = [], []
     for ref in refs:
         try:
-            doc = knowledge.parse_ctid(ref, sources.fetch(ref, "DCV_KNOWLEDGE_SOURCE"))
+            doc, kind = knowledge.read_source(ref, lambda r: sources.fetch(r, "DCV_KNOWLEDGE_SOURCE"))
         except bundle.BundleError as exc:
             rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
             continue
         with warehouse.connect() as conn:
-            status = store.load_knowledge(conn, doc, "ctid_mappings_explorer")
-        loads.append({"file": doc.source_file, "status": status, "sha256": doc.sha256,
+            status = store.load_knowledge(conn, doc, kind)
+        loads.append({"file": doc.source_file, "source": kind, "status": status, "sha256": doc.sha256,
                       "attack_version": doc.metadata.get("attack_version"), "objects": len(doc.objects)})
     with warehouse.connect() as conn:
         store.quarantine(conn, rejects, source="knowledge_documents")

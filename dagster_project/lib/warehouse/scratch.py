@@ -20,14 +20,14 @@ from dagster_project.lib.warehouse import connection, dbt_window, migrate
 
 
 def load_attack(url: str, cfg: settings_mod.Settings) -> None:
-    """ATT&CK (offline-friendly source) and the CTID knowledge, then activate the loaded version."""
+    """ATT&CK (offline-friendly source) and the knowledge sources (CTID, TrailDiscover), then activate the loaded
+    version."""
     migrate.upgrade(url)
     with connection.connect(url) as conn:
         for ref in sources.local_attack_sources(cfg):
             store.load_bundle(conn, bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE")))
         for ref in sources.knowledge_sources(cfg, cfg.knowledge_source):
-            store.load_knowledge(conn, knowledge.parse_ctid(ref, sources.fetch(ref, "DCV_KNOWLEDGE_SOURCE")),
-                                 "ctid_mappings_explorer")
+            store.load_knowledge(conn, *knowledge.read_source(ref, lambda r: sources.fetch(r, "DCV_KNOWLEDGE_SOURCE")))
         store.activate_if_none(conn, store.loaded_versions(conn))
         conn.commit()
 

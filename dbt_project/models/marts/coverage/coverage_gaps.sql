@@ -102,6 +102,7 @@ scoped as (
 candidates as (
     select
         accounts.id as account_id,
+        accounts.provider_id,
         accounts.provider,
         accounts.account_identifier,
         accounts.regions,
@@ -140,10 +141,18 @@ gaps as (
 ),
 
 prevalence as (
+    -- per provider, among its in-scope techniques: ATT&CK use on the provider's platforms plus the distinct
+    -- published cloud incidents naming the technique (docs/coverage-semantics.md, "Gaps")
     select
-        technique_id,
-        percent_rank() over (order by total_count)::numeric as prevalence_rank
-    from {{ ref('technique_prevalence') }}
+        scoped.provider_id,
+        scoped.technique_id,
+        percent_rank() over (
+            partition by scoped.provider_id
+            order by coalesce(uses.cloud_use_count, 0) + coalesce(uses.cloud_incident_count, 0)
+        )::numeric as prevalence_rank
+    from scoped
+    left join {{ ref('technique_prevalence') }} as uses
+        on scoped.technique_id = uses.technique_id and scoped.provider_id = uses.provider_id
 ),
 
 triage as (
@@ -188,7 +197,7 @@ scored as (
             2
         ) as risk
     from gaps
-    left join prevalence on gaps.technique_id = prevalence.technique_id
+    left join prevalence on gaps.provider_id = prevalence.provider_id and gaps.technique_id = prevalence.technique_id
 )
 
 select

@@ -14,6 +14,7 @@ renamed as (
         split_part(payload ->> 'source_ref', '--', 1) as source_type,
         payload ->> 'target_ref' as target_ref,
         split_part(payload ->> 'target_ref', '--', 1) as target_type,
+        payload ->> 'description' as description,
         coalesce((payload ->> 'revoked')::boolean, false) as is_revoked,
         coalesce((payload ->> 'x_mitre_deprecated')::boolean, false) as is_deprecated
     from source
