@@ -10,7 +10,6 @@ import dagster as dg
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
 from dagster_project.lib.attack import bundle, knowledge, sources, store
-from dagster_project.lib.warehouse.runtime import WAREHOUSE_POOL
 
 
 @dg.multi_asset(
@@ -20,7 +19,6 @@ from dagster_project.lib.warehouse.runtime import WAREHOUSE_POOL
         dg.AssetSpec(["raw", "attack_objects"], group_name="attack", kinds={"python", "postgres"},
                      description="Every STIX object verbatim (JSONB), keyed by ATT&CK version + STIX id."),
     ],
-    pool=WAREHOUSE_POOL,
 )
 def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     cfg = settings.load()
@@ -69,7 +67,6 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
                      description="Each object of an external knowledge source (CTID mapping, TrailDiscover event), "
                                  "verbatim (JSONB)."),
     ],
-    pool=WAREHOUSE_POOL,
 )
 def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     cfg = settings.load()
