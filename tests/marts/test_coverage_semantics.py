@@ -16,7 +16,8 @@ DAY2 = DAY1 + timedelta(days=1)
 
 
 def _scan_day(url, export_dir, day):
-    sample_org.write_export(export_dir, accounts=2, detections_per_account=40, seed=11, day=day)
+    # seed 5: among its detections, a metric filter whose only alarm cannot alert and one covering T1485.001
+    sample_org.write_export(export_dir, accounts=2, detections_per_account=40, seed=5, day=day)
     import psycopg
 
     with psycopg.connect(url) as conn:
@@ -79,7 +80,7 @@ def test_the_latest_day_is_planned_from_its_rows(built, db, mart, day_column):
 
 
 def test_no_parent_is_covered_through_one_subtechnique(built, db):
-    """A covered parent has a counting detection mapped to itself, or all of its in-scope subs covered."""
+    """A covered parent has a counting detection mapped to itself, or all of its in-scope (IaaS) subs covered."""
     false_parents = db.execute("""
         select h.attack_technique_id from marts.coverage_history as h
         inner join marts.mitre_techniques as t on h.technique_id = t.id
@@ -88,6 +89,7 @@ def test_no_parent_is_covered_through_one_subtechnique(built, db):
                           on m.detection_id = d.id where d.account_id = h.account_id and m.technique_id = t.id)
           and exists (select from marts.mitre_techniques as s where s.parent_technique_id = t.technique_id
                         and s.version_id = t.version_id and not s.is_revoked and not s.is_deprecated
+                        and 'IaaS' = any(s.platforms)
                         and not exists (select from marts.coverage_history as hs where hs.account_id = h.account_id
                                         and hs.technique_id = s.id and hs.timestamp = h.timestamp
                                         and hs.is_covered))""").fetchall()
@@ -95,6 +97,80 @@ def test_no_parent_is_covered_through_one_subtechnique(built, db):
     shown_covered = db.execute("""select count(*) from marts.coverage_history
                                   where is_covered and coverage_score < 1""").fetchone()[0]
     assert shown_covered == 0  # partial credit stays below 1 and is never flagged covered
+
+
+def test_a_parents_only_in_scope_subtechnique_covers_half_of_it(built, db):
+    """T1485 Data Destruction has one IaaS sub-technique (T1485.001, lifecycle-triggered deletion): where only
+    that variant is covered, the parent is half covered, never covered."""
+    rows = db.execute("""
+        select p.is_covered, p.coverage_score, count(*) from marts.coverage_history as s
+        inner join marts.coverage_history as p
+            on p.account_id = s.account_id and p."timestamp" = s."timestamp" and p.attack_technique_id = 'T1485'
+        where s.attack_technique_id = 'T1485.001' and s.is_covered
+          and not exists (select from marts.detection_mappings as m
+                          inner join marts.detections as d on m.detection_id = d.id
+                          where d.account_id = p.account_id and m.technique_id = p.technique_id)
+        group by 1, 2""").fetchall()
+    assert rows, "the sample organization covers T1485.001 (PutBucketLifecycle) somewhere"
+    assert [(covered, float(score)) for covered, score, _ in rows] == [(False, 0.5)]
+
+
+def test_aws_scope_is_what_aws_detections_can_see(built, db):
+    """Every AWS gap and every scored technique is one ATT&CK lists on IaaS: phishing, drive-by compromise,
+    chat messages and other SaaS / Office Suite / Identity Provider-only techniques are not AWS gaps."""
+    outside = db.execute("""
+        select distinct t.technique_id from marts.coverage_gaps as g
+        inner join marts.mitre_techniques as t on g.technique_id = t.id
+        where not ('IaaS' = any(t.platforms))
+        union
+        select distinct t.technique_id from marts.coverage_history as h
+        inner join marts.mitre_techniques as t on h.technique_id = t.id
+        where not ('IaaS' = any(t.platforms))""").fetchall()
+    assert outside == []
+    gaps = {row[0] for row in db.execute("""select t.technique_id from marts.coverage_gaps as g
+                                            inner join marts.mitre_techniques as t on g.technique_id = t.id""")}
+    assert len(gaps) > 50  # the sample organization covers a fraction of the IaaS techniques
+    assert not {"T1566", "T1566.002", "T1189", "T1213.004"} & gaps
+
+
+def test_a_metric_filter_counts_only_through_an_alarm_that_can_alert(built, db):
+    """Health says broken, naming the alarm, for every filter whose metric is watched only by alarms with no
+    actions or ActionsEnabled=false; a filter with one alerting alarm is not broken by that."""
+    pairs = db.execute("""
+        select f.id, f.name, h.status, h.error_details,
+               bool_or((a.raw_config -> 'api_object' ->> 'ActionsEnabled') <> 'false'
+                       and jsonb_array_length(a.raw_config -> 'api_object' -> 'AlarmActions') > 0) as can_alert
+        from marts.detections as f
+        inner join marts.detection_types as ft on f.detection_type_id = ft.id and ft.type_name = 'metric_filter'
+        inner join marts.detection_health as h on h.detection_id = f.id
+        cross join lateral jsonb_array_elements(f.raw_config -> 'api_object' -> 'metricTransformations') as m (t)
+        inner join marts.detections as a
+            on a.account_id = f.account_id and a.region = f.region and a.is_current
+            and a.raw_config -> 'api_object' ->> 'MetricName' = m.t ->> 'metricName'
+            and a.raw_config -> 'api_object' ->> 'Namespace' = m.t ->> 'metricNamespace'
+        where f.is_current
+        group by 1, 2, 3, 4""").fetchall()
+    silent = [p for p in pairs if not p[4]]
+    assert silent, "the sample organization has alarms that cannot alert"
+    for _, name, status, details, _ in silent:
+        assert status == "broken" and "no alarm on its metric can alert" in details, name
+    for _, name, _, details, _ in pairs:
+        if details and "no alarm on its metric can alert" in details:
+            assert any(p[1] == name and not p[4] for p in silent), name
+    quiet = db.execute("""select count(*) from marts.detection_health
+                          where status <> 'healthy' and error_details like '%%not triggered%%'""").fetchone()[0]
+    assert quiet == 0, "not firing for 30 days is information, not degradation"
+
+
+def test_guardduty_families_are_not_api_drift(built, db):
+    """Every enabled detector with CloudTrail on carries the family Recon:IAMUser/, which also holds retired
+    finding types: drift is flagged only where a configuration names something retired."""
+    flagged = db.execute("""
+        select count(*) from marts.detection_health_findings as h
+        inner join marts.detections as d on h.detection_id = d.id
+        inner join marts.detection_types as ty on d.detection_type_id = ty.id
+        where ty.type_name = 'guardduty_detector' and h.api_drift_detected""").fetchone()[0]
+    assert flagged == 0
 
 
 def test_disabled_and_low_confidence_detections_never_count(built, db):

@@ -1,6 +1,11 @@
-"""The short coverage summary `make demo` ends with, read from the marts (what BI sees)."""
+"""The short coverage summary `make demo`, `make run` and `dcv summary` print, read from the marts (what BI sees).
+
+Per account and per tactic it is the day asked for (default: the latest scan day); totals of mappings, gaps and
+health are the current picture, and say so when the day is not the latest."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import psycopg
 
@@ -21,7 +26,7 @@ select
     max(cs.total_techniques) as total
 from marts.coverage_scores as cs
 inner join marts.mitre_tactics as t on cs.tactic_id = t.id
-where cs.calculated_at = (select max(calculated_at) from marts.coverage_scores)
+where cs.calculated_at = %(day)s::timestamp
 group by t.name, t.display_order
 order by t.display_order
 """
@@ -35,6 +40,28 @@ order by risk desc nulls last, accounts desc, g.technique_id
 limit 10
 """
 
+GAPS = """
+select count(*), count(*) filter (where severity = 'critical'), count(*) filter (where severity = 'high'),
+    count(distinct technique_id)
+from marts.v_coverage_gaps_current
+"""
+
+LATEST_DAY = "select max(scan_day) from marts.scan_snapshots"
+
+# the accounts scanned on the day: detections that day, techniques covered and average tactic coverage
+ACCOUNTS_ON_DAY = """
+select a.account_identifier, a.account_name,
+    (select sum(s.total_detections) from marts.scan_snapshots as s
+     where s.account_id = a.id and s.scan_day = %(day)s) as detections,
+    (select count(*) from marts.coverage_history as h
+     where h.account_id = a.id and h.timestamp = %(day)s::timestamp and h.is_covered) as covered,
+    (select round(avg(cs.coverage_percentage), 1) from marts.coverage_scores as cs
+     where cs.account_id = a.id and cs.calculated_at = %(day)s::timestamp) as avg_pct
+from marts.accounts as a
+where exists (select from marts.scan_snapshots as s where s.account_id = a.id and s.scan_day = %(day)s)
+order by a.account_identifier
+"""
+
 HEALTH = """
 select
     sum(healthy_detections), sum(degraded_detections), sum(broken_detections), sum(unknown_detections)
@@ -42,22 +69,34 @@ from marts.v_detection_health_summary
 """
 
 
-def render(url: str, layers_dir: str | None = None) -> str:
+def render(url: str, layers_dir: str | None = None, day: date | None = None) -> str:
+    """The summary of `day` (default: the latest scan day in marts.scan_snapshots)."""
     with psycopg.connect(url) as conn:
+        latest = conn.execute(LATEST_DAY).fetchone()[0]
+        day = day or latest
+        on_day = {"day": day}
+        per_account = conn.execute(ACCOUNTS_ON_DAY, on_day).fetchall()
         accounts, enabled, current, mappings, version = conn.execute(TOTALS).fetchone()
-        tactics = conn.execute(PER_TACTIC).fetchall()
+        tactics = conn.execute(PER_TACTIC, on_day).fetchall()
         gaps = conn.execute(TOP_GAPS).fetchall()
+        open_gaps, critical, high, gap_techniques = conn.execute(GAPS).fetchone()
         healthy, degraded, broken, unknown = conn.execute(HEALTH).fetchone()
+    now = "" if day == latest else f"now (latest day loaded, {latest}): "
     lines = [
         "",
-        f"Coverage summary (ATT&CK {version})",
-        f"  accounts: {accounts}   detections: {current} ({enabled} enabled)   mappings: {mappings}",
+        f"Coverage summary for {day} (ATT&CK {version})",
+        f"  {now}accounts: {accounts}   detections: {current} ({enabled} enabled)   mappings: {mappings}",
         f"  health: {healthy} healthy, {degraded} degraded, {broken} broken, {unknown} unknown",
         "",
-        f"  {'tactic':<24} {'avg coverage':>12} {'covered (best account)':>24}",
+        f"  {'account':<14} {'name':<28} {'detections':>10} {'techniques covered':>18} {'avg tactic coverage':>20}",
     ]
+    lines += [f"  {ident:<14} {(name or '')[:28]:<28} {detections or 0:>10} {covered:>18} "
+              f"{avg if avg is not None else '-':>19}%" for ident, name, detections, covered, avg in per_account]
+    lines += ["", f"  {'tactic':<24} {'avg coverage':>12} {'covered (best account)':>24}"]
     lines += [f"  {name:<24} {pct:>11}% {best:>13} of {total:<8}" for name, pct, best, total in tactics]
-    lines += ["", f"  top gaps by risk:  {'risk':>6} {'severity':<8} {'technique':<10} {'name':<40} accounts"]
+    lines += ["", f"  open gaps: {open_gaps} (account x technique; {critical} critical, {high} high) "
+                  f"over {gap_techniques} techniques"]
+    lines += [f"  top gaps by risk:  {'risk':>6} {'severity':<8} {'technique':<10} {'name':<40} accounts"]
     lines += [f"  {'':<18} {risk:>6} {severity:<8} {tid:<10} {tname[:40]:<40} {accounts:>8}"
               for tid, tname, severity, risk, accounts in gaps]
     if layers_dir:
