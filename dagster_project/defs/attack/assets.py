@@ -26,7 +26,7 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     loaded, rejects, failures = [], [], []
     for ref in refs:
         try:
-            parsed = bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE"))
+            parsed = bundle.parse(ref, sources.fetch(ref, "DCV_ATTACK_SOURCE", sources.attack_cache(cfg)))
         except bundle.BundleError as exc:
             rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
             failures.append(str(exc))

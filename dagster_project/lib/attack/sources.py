@@ -1,7 +1,10 @@
 """Where ATT&CK and external knowledge come from: DCV_ATTACK_SOURCE / DCV_KNOWLEDGE_SOURCE, else pinned defaults.
 
-The default ATT&CK source is the official STIX 2.1 bundle of PINNED_VERSION, downloaded once into DCV_HOME and
-verified against the sha256 that mitreattack-python publishes for that release.
+ATT&CK bundles, when DCV_ATTACK_SOURCE is unset: every release in DCV_SHARED up to PINNED_VERSION (what `make
+demo`, `make run` and `make ui` all load), else the official STIX 2.1 bundle of PINNED_VERSION (and the older
+releases the knowledge sources name), downloaded once into DCV_HOME/attack and verified against the sha256 that
+mitreattack-python publishes for that release. A bundle named by URL is downloaded once into
+DCV_HOME/cache/attack and read from there afterwards, so a later load works offline.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -35,19 +39,42 @@ def is_url(ref: str) -> bool:
     return ref.startswith(("https://", "http://"))
 
 
-def fetch(ref: str, variable: str) -> bytes:
-    """The bytes of a local path or URL; errors name the source and the variable that chose it."""
+def fetch(ref: str, variable: str, cache_dir: Path | None = None) -> bytes:
+    """The bytes of a local path or URL; errors name the source and the variable that chose it. With
+    `cache_dir`, a URL is downloaded once into it and read from there afterwards (delete the file to fetch
+    it again)."""
     if is_url(ref):
+        cached = cache_dir / cache_name(ref) if cache_dir is not None else None
+        if cached is not None and cached.is_file():
+            return cached.read_bytes()
         try:
             with urllib.request.urlopen(ref, timeout=60) as response:  # noqa: S310 (http/https only, is_url)
-                return response.read()
+                data = response.read()
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise SourceError(f"cannot download {ref} ({exc}); without network set {variable} to a local "
                               "file (.json or .json.gz)") from None
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{cached.name}.partial")
+            partial.write_bytes(data)
+            partial.replace(cached)  # atomic: a reader sees no file or the whole download
+        return data
     path = Path(ref).expanduser()
     if not path.is_file():
         raise SourceError(f"{ref}: no such file (from {variable})")
     return path.read_bytes()
+
+
+def cache_name(url: str) -> str:
+    """A URL's file name in the cache: its own name, prefixed by a digest of the whole URL (two releases may
+    share a name)."""
+    name = Path(urllib.parse.urlsplit(url).path).name or "download"
+    return f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{name}"
+
+
+def attack_cache(cfg: Settings) -> Path:
+    """Where ATT&CK bundles named by URL are kept after their first download."""
+    return cfg.home / "cache" / "attack"
 
 
 def official_sha256(version: str, spec: str = "2.1") -> str | None:
@@ -76,13 +103,15 @@ def pinned_bundle(cfg: Settings, version: str = PINNED_VERSION) -> str:
 
 
 def attack_sources(cfg: Settings) -> list[str]:
-    """DCV_ATTACK_SOURCE (comma-separated paths/URLs), else the pinned official release, preceded by the
-    official releases the knowledge sources are written against (CTID's AWS file names ATT&CK 16.1): an
-    indicator reaches the active version through the version it names, and is otherwise only listed as
-    unmapped."""
+    """What the attack_bundles asset loads, whichever command runs it (demo, run, the UI, the schedule):
+    DCV_ATTACK_SOURCE (comma-separated paths/URLs), else every release in DCV_SHARED up to the pinned one
+    (`shared_bundles`), else the pinned official release, preceded by the official releases the knowledge
+    sources are written against (CTID's AWS file names ATT&CK 16.1): an indicator reaches the active version
+    through the version it names, and is otherwise only listed as unmapped."""
     if cfg.attack_source:
         return split(cfg.attack_source)
-    return [pinned_bundle(cfg, v) for v in knowledge_attack_versions(cfg)] + [pinned_bundle(cfg)]
+    return shared_bundles(cfg, every_version=True) or (
+        [pinned_bundle(cfg, v) for v in knowledge_attack_versions(cfg)] + [pinned_bundle(cfg)])
 
 
 def knowledge_attack_versions(cfg: Settings) -> list[str]:
@@ -94,19 +123,28 @@ def knowledge_attack_versions(cfg: Settings) -> list[str]:
 
 
 def local_attack_sources(cfg: Settings, *, every_version: bool = False) -> list[str]:
-    """For offline commands (demo, eval, bench): DCV_ATTACK_SOURCE, else the 18.1 bundle in DCV_SHARED (with
-    `every_version`, every bundle there up to 18.1, oldest first), else the pinned official release.
+    """For offline commands (demo, eval, bench, tests): DCV_ATTACK_SOURCE, else the 18.1 bundle in DCV_SHARED
+    (with `every_version`, every bundle there up to 18.1, oldest first: what attack_sources loads), else the
+    pinned official release."""
+    if cfg.attack_source:
+        return split(cfg.attack_source)
+    return shared_bundles(cfg, every_version=every_version) or attack_sources(cfg)
 
-    The demo loads every version because the CTID mappings are written against 16.1: an indicator is carried
-    to the active version through the version it names, and with 16.1 not loaded CTID's 290 finding-type and
-    Config-rule indicators are only listed in review_state_unmapped ('ATT&CK 16.1 is not loaded')."""
+
+def shared_bundles(cfg: Settings, *, every_version: bool = False) -> list[str]:
+    """The pinned release's bundle in DCV_SHARED (with `every_version`, every release there up to it, oldest
+    first); none when DCV_SHARED does not hold the pinned release.
+
+    Every version, because the CTID mappings are written against 16.1: an indicator is carried to the active
+    version through the version it names, and with 16.1 not loaded CTID's 290 finding-type and Config-rule
+    indicators are only listed in review_state_unmapped ('ATT&CK 16.1 is not loaded')."""
     shared = cfg.shared_dir / "attack" / f"{DOMAIN}-{PINNED_VERSION}.json.gz"
-    if not cfg.attack_source and shared.is_file():
-        if not every_version:
-            return [str(shared)]
-        older = [p for p in shared.parent.glob(f"{DOMAIN}-*.json.gz") if _version(p) < _version(shared)]
-        return [str(p) for p in sorted(older, key=_version)] + [str(shared)]
-    return attack_sources(cfg)
+    if not shared.is_file():
+        return []
+    if not every_version:
+        return [str(shared)]
+    older = [p for p in shared.parent.glob(f"{DOMAIN}-*.json.gz") if _version(p) < _version(shared)]
+    return [str(p) for p in sorted(older, key=_version)] + [str(shared)]
 
 
 def _version(path: Path) -> tuple[int, ...]:
