@@ -1,6 +1,8 @@
 """Ingest assets for the organization and its detections: verbatim into raw, one daily partition at a time."""
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -9,10 +11,24 @@ from dagster_project.defs.detections.collect import all_scans
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib import settings
-from dagster_project.lib.detections.snapshots import SnapshotWriter
+from dagster_project.lib.detections.snapshots import (
+    ORGANIZATION_NAME,
+    ORGANIZATION_SOURCE,
+    SnapshotReader,
+    SnapshotWriter,
+)
 from dagster_project.lib.detections.store import previous_scope_digests, previous_versions, store_partition
-from dagster_project.lib.sources.accounts import organization_id_from_arn, read_accounts_export
+from dagster_project.lib.sources.accounts import (
+    ACCOUNTS_FILE,
+    Reject,
+    organization_id_from_arn,
+    parse_accounts,
+    read_accounts_export,
+)
+from dagster_project.lib.sources.days import DayPlan, plan_days, snapshot_location
+from dagster_project.lib.sources.exports import NotThatDay
 from dagster_project.lib.warehouse import loader
+from dagster_project.lib.warehouse.runtime import WAREHOUSE_POOL
 
 ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name", "organization_id", "status",
                        "source", "collected_at", "payload"]
@@ -24,29 +40,76 @@ ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "postgres"},
-    description="The organization's accounts per scan day, verbatim from the export directory's "
-    "organizations/list-accounts.json (aws organizations list-accounts).",
+    pool=WAREHOUSE_POOL,
+    description="The organization's accounts per scan day, verbatim from the day's export "
+    "organizations/list-accounts.json (aws organizations list-accounts), or from the snapshot of it an earlier "
+    "load kept (docs/export-layout.md, \"Days\").",
 )
-def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    export_dir = settings.load().export_dir
-    accounts, rejects = read_accounts_export(export_dir)
+def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                 s3: S3Resource) -> dg.MaterializeResult:
+    cfg = settings.load()
+    plans = day_plans(cfg, context.partition_keys)
+    writer, reader = snapshot_writer(cfg, s3), SnapshotReader(snapshot_location(cfg))
     collected_at = datetime.now(UTC)
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+    counts = {"accounts": 0, "rejected": 0, "days": 0, "days_kept": 0}
     with warehouse.connect() as conn:
-        for day in days:
+        for plan in plans:
+            listing = _accounts_listing(cfg, plan, writer, reader)
+            if listing is None:
+                counts["days_kept"] += 1
+                context.log.warning(f"{plan.day}: re-derived from snapshots, which hold no accounts listing of that "
+                                    "day; raw.org_accounts keeps the rows it has for it")
+                continue
+            accounts, rejects, source = listing
             rows = (
-                (day, "aws", a["Id"], a.get("Name"), organization_id_from_arn(a.get("Arn")), a.get("Status"),
-                 f"export:{export_dir}", collected_at, a)
+                (plan.day, "aws", a["Id"], a.get("Name"), organization_id_from_arn(a.get("Arn")), a.get("Status"),
+                 source, collected_at, a)
                 for a in accounts
             )
-            loader.replace_rows(conn, "raw.org_accounts", {"partition_date": day}, ORG_ACCOUNT_COLUMNS, rows)
-            loader.quarantine(conn, "org_accounts", day, [r.row() for r in rejects])
-    for reject in rejects:
-        context.log.warning(f"quarantined {reject.object_ref}: {reject.reason}")
+            loader.replace_rows(conn, "raw.org_accounts", {"partition_date": plan.day}, ORG_ACCOUNT_COLUMNS, rows)
+            loader.quarantine(conn, "org_accounts", plan.day, [r.row() for r in rejects])
+            for reject in rejects:
+                context.log.warning(f"quarantined {reject.object_ref}: {reject.reason}")
+            counts["accounts"] = len(accounts)
+            counts["rejected"] += len(rejects)
+            counts["days"] += 1
     return dg.MaterializeResult(
-        metadata={"accounts": len(accounts), "rejected": len(rejects), "days": len(days),
-                  "export_dir": str(export_dir)}
+        metadata={**counts, "export_dir": str(cfg.export_dir),
+                  "sources": "; ".join(f"{p.day}: {p.describe()}" for p in plans)}
     )
+
+
+def day_plans(cfg: settings.Settings, partition_keys: list[str]) -> list[DayPlan]:
+    """Each partition's sources, all checked before anything is written; a day no source can describe fails
+    the step with one line (a dagster Failure, not a stack trace)."""
+    try:
+        return plan_days(cfg, [date.fromisoformat(k) for k in partition_keys])
+    except NotThatDay as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+
+
+def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWriter, reader: SnapshotReader):
+    """(accounts, rejects, source label) for the day, or None when the day is re-derived from snapshots that
+    hold no listing. A listing read from an export is kept in the snapshot store, so a later re-derivation of
+    the day has it."""
+    if plan.export_dir is not None or not plan.export_snapshots:
+        export_dir = Path(plan.export_dir if plan.export_dir is not None else cfg.export_dir)
+        accounts, rejects = read_accounts_export(export_dir)
+        listing = export_dir / ACCOUNTS_FILE
+        if plan.export_dir is not None and listing.is_file():
+            writer.write(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME, listing.read_bytes())
+        return accounts, rejects, f"export:{export_dir}"
+    try:
+        payload = reader.payload(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME)
+    except FileNotFoundError:
+        return None
+    ref = reader.ref(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME)
+    try:
+        document = json.loads(payload)
+    except ValueError as exc:
+        return [], [Reject(ref, f"not valid JSON: {exc}")], f"snapshot:{ref}"
+    accounts, rejects = parse_accounts(document, ref)
+    return accounts, rejects, f"snapshot:{ref}"
 
 
 @dg.multi_asset(
@@ -65,6 +128,7 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
+    pool=WAREHOUSE_POOL,
 )
 def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource, s3: S3Resource):
     """Collect every configured source (export files, Sigma/Elastic repositories, live AWS) for the day.
@@ -80,13 +144,15 @@ def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource, 
     context.log.info(f"snapshots to {cfg.snapshot_uri or cfg.snapshot_dir}")
     totals = {"accounts": 0, "detections": 0, "new_contents": 0, "opened": 0, "closed": 0, "rejected": 0,
               "scopes_unchanged": 0}
-    for key in context.partition_keys:
-        day = date.fromisoformat(key)
+    plans = day_plans(cfg, context.partition_keys)
+    for plan in plans:
+        day = plan.day
+        context.log.info(f"{day}: reading {plan.describe()}")
         rejects: list = []
         # a second connection reads each account's previous versions while the first streams the day's COPY
         with warehouse.connect() as conn, warehouse.connect() as reader:
             known = previous_scope_digests(conn, "export", day)
-            scans = all_scans(cfg, day, rejects, context.log, known, keep_json=True,
+            scans = all_scans(cfg, plan, rejects, context.log, known, keep_json=True,
                               export_versions=previous_versions(reader, "export", day))
             stats = store_partition(conn, day, scans, snapshots=snapshots, declared_tags=declared_tags)
             loader.quarantine(conn, "detections", day, rejects + stats.rejects)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from dagster_project.lib import settings
 from dagster_project.lib.detections.store import AccountScan, stage
+from dagster_project.lib.sources.days import DayPlan, snapshot_location
 
 
 def _is_reject(item) -> bool:
@@ -145,13 +146,34 @@ def aws_scans(config: dict, log) -> Iterator[AccountScan]:
                           services_scanned=result.services_scanned, failed_scopes=failed)
 
 
-def all_scans(cfg: settings.Settings, day: date, rejects: list, log,
+def snapshot_scans(location, source: str, day: date) -> Iterator[AccountScan]:
+    """A past day re-derived from the snapshots an earlier load of it wrote (lib/detections/snapshots), one scan
+    per account as that load stored it (export or live AWS)."""
+    from dagster_project.lib.detections.snapshots import SnapshotReader
+
+    reader = SnapshotReader(location)
+    for account in reader.accounts(source, day):
+        started = datetime.now(UTC)
+        records = reader.records(source, day, account)
+        yield AccountScan(source, account, started, records, completed_at=datetime.now(UTC),
+                          regions=sorted({r.get("region") for r in records if r.get("region")}),
+                          services_scanned=len({r.get("service") for r in records}))
+
+
+def all_scans(cfg: settings.Settings, plan: DayPlan, rejects: list, log,
               known_exports: Mapping[str, dict] | None = None, *, keep_json: bool = False,
               export_versions: Callable[[str], dict] | None = None) -> Iterator[AccountScan]:
-    if cfg.export_dir.is_dir():
-        yield from export_scans(cfg.export_dir, rejects, known_exports, workers=cfg.read_workers,
+    """The day's scans from the sources its plan names (lib/sources/days.plan_day)."""
+    if plan.export_dir is not None:
+        yield from export_scans(plan.export_dir, rejects, known_exports, workers=cfg.read_workers,
                                 keep_json=keep_json, versions=export_versions)
+    if plan.export_snapshots:
+        log.info(f"{plan.day}: export re-derived from the snapshots in {snapshot_location(cfg)}")
+        yield from snapshot_scans(snapshot_location(cfg), "export", plan.day)
     if cfg.rule_repos:
         yield from repo_scans(cfg.rule_repos, rejects)
-    if cfg.aws_scan:
+    if plan.aws_live:
         yield from aws_scans(cfg.aws_scan, log)
+    if plan.aws_snapshots:
+        log.info(f"{plan.day}: live AWS re-derived from the snapshots in {snapshot_location(cfg)}")
+        yield from snapshot_scans(snapshot_location(cfg), "aws", plan.day)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -84,3 +85,67 @@ def _reason(exc: Exception) -> str:
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return code or type(exc).__name__
 
+
+ORGANIZATION_SOURCE = "organizations"  # the accounts listing of a day: organizations/<day>/list-accounts.json.gz
+ORGANIZATION_NAME = "list-accounts"
+
+
+class SnapshotReader:
+    """Re-derive a day from the snapshots a load wrote: what each account's scan held, with the scopes it carried
+    unread (`carried`: scope -> the day it was read) taken from the snapshot of the day that read them.
+    `location` is the snapshot directory or DCV_SNAPSHOT_URI's s3://bucket/prefix (boto3's own credentials)."""
+
+    def __init__(self, location: Path | str):
+        from dagster_project.lib.sources.exports import tree_for
+
+        self.location = str(location)
+        self.tree = tree_for(self.location)
+
+    @staticmethod
+    def _name(source: str, day: date | str, account_id: str) -> str:
+        day = day if isinstance(day, str) else day.isoformat()
+        return f"{source}/{day}/{account_id or 'repository'}.json.gz"
+
+    def accounts(self, source: str, day: date) -> list[str]:
+        """The accounts with a snapshot of `source` on `day`, in id order ('' for a repository's)."""
+        _, files = self.tree.list_dir(f"{source}/{day.isoformat()}")
+        names = sorted(name.removesuffix(".json.gz") for name in files if name.endswith(".json.gz"))
+        return ["" if name == "repository" else name for name in names]
+
+    def has_day(self, source: str, day: date) -> bool:
+        return bool(self.accounts(source, day))
+
+    def ref(self, source: str, day: date, account_id: str) -> str:
+        return self.tree.ref(self._name(source, day, account_id))
+
+    def payload(self, source: str, day: date | str, account_id: str) -> bytes:
+        """The snapshot's JSON; FileNotFoundError naming it when there is none."""
+        name = self._name(source, day, account_id)
+        try:
+            return gzip.decompress(self.tree.read(name))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # S3: NoSuchKey and the like
+            if "NoSuchKey" in _reason(exc) or "404" in _reason(exc):
+                raise FileNotFoundError(self.tree.ref(name)) from exc
+            raise SnapshotError(f"reading snapshot {self.tree.ref(name)} failed: {_reason(exc)}") from exc
+
+    def load(self, source: str, day: date | str, account_id: str) -> dict:
+        return json.loads(self.payload(source, day, account_id))
+
+    def records(self, source: str, day: date, account_id: str) -> list[dict]:
+        """Every record the account's scan had on `day`: those read that day and those of the scopes it carried.
+        A carried scope whose snapshot is gone raises FileNotFoundError naming it."""
+        snapshot = self.load(source, day, account_id)
+        records = list(snapshot["records"])
+        by_day: dict[str, set[str]] = {}
+        for scope, read_on in (snapshot.get("carried") or {}).items():
+            by_day.setdefault(read_on, set()).add(scope)
+        for read_on, scopes in sorted(by_day.items()):
+            try:
+                earlier = self.load(source, read_on, account_id)["records"]
+            except FileNotFoundError:
+                raise FileNotFoundError(f"snapshot {self.tree.ref(self._name(source, read_on, account_id))} (which "
+                                        f"holds {', '.join(sorted(scopes))} for {day}) is missing") from None
+            records += [r for r in earlier if f"{r.get('region') or ''}/{r.get('service')}" in scopes]
+        return records

@@ -21,6 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,66 @@ class S3Tree:
 def tree_for(export_dir: Path | str) -> LocalTree | S3Tree:
     text = str(export_dir)
     return S3Tree(text) if text.startswith("s3://") else LocalTree(Path(text))
+
+
+# --- which directory describes a day -----------------------------------------------------------------------
+
+DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+UNDATED_CONTENT = ("accounts", "organizations")
+
+
+class NotThatDay(ValueError):
+    """A source cannot describe the day asked for; the message is one line, meant for the user."""
+
+
+def dated_days(export_dir: Path | str) -> list[date]:
+    """The days an export directory holds as YYYY-MM-DD/ sub-folders, oldest first (none: it is undated)."""
+    folders, _ = tree_for(export_dir).list_dir("")
+    days = []
+    for name in folders:
+        if DAY_FOLDER.match(name):
+            try:
+                days.append(date.fromisoformat(name))
+            except ValueError:
+                continue  # 2026-13-01: not a day
+    return sorted(days)
+
+
+def _join(export_dir: Path | str, name: str) -> Path | str:
+    return f"{str(export_dir).rstrip('/')}/{name}" if str(export_dir).startswith("s3://") else Path(export_dir) / name
+
+
+def nearest_days(days: list[date], day: date, count: int = 3) -> list[date]:
+    """The `count` days closest to `day` (earlier first on a tie), in date order."""
+    return sorted(sorted(days, key=lambda d: (abs((d - day).days), d))[:count])
+
+
+def export_dir_for_day(export_dir: Path | str, day: date, today: date) -> Path | str:
+    """The directory that describes `day` (docs/export-layout.md, "Days").
+
+    - dated (it holds YYYY-MM-DD/ folders): `<dir>/<day>`; a day it does not hold is an error naming the
+      nearest days it does;
+    - undated: `<dir>` itself, which is what the organization looked like when it was exported, so only for
+      `today` (UTC); any other day is refused rather than given today's state.
+    Raises NotThatDay with one line for the user."""
+    days = dated_days(export_dir)
+    if days:
+        folders, _ = tree_for(export_dir).list_dir("")
+        undated = [name for name in UNDATED_CONTENT if name in folders]
+        if undated:
+            raise NotThatDay(f"DCV_EXPORT_DIR {export_dir} holds both dated folders ({days[0]} ... {days[-1]}) and "
+                             f"an undated export ({', '.join(f'{n}/' for n in undated)}): move the undated files "
+                             "into the folder of the day they were exported")
+        if day not in days:
+            near = ", ".join(d.isoformat() for d in nearest_days(days, day))
+            raise NotThatDay(f"DCV_EXPORT_DIR {export_dir} has no {day}/ folder (nearest days it holds: {near}; "
+                             f"{len(days)} in all, {days[0]} to {days[-1]})")
+        return _join(export_dir, day.isoformat())
+    if day != today:
+        raise NotThatDay(f"DCV_EXPORT_DIR {export_dir} is not dated (no YYYY-MM-DD/ folders): it describes today, "
+                         f"{today} (UTC), not {day}; to load past days put each day's export in "
+                         f"{_join(export_dir, 'YYYY-MM-DD')}/ (docs/export-layout.md)")
+    return export_dir
 
 
 # --- reading ------------------------------------------------------------------------------------------------
