@@ -112,6 +112,14 @@ def test_root_use_is_a_privileged_cloud_account_in_any_form(mapped, name):
     assert "condition:userIdentity.type=Root ~ curated CUR-457" in mapped[name]["T1078.004"][1]
 
 
+@pytest.mark.parametrize("name", ["cis-root-account-usage", "root-activity"])
+def test_root_use_is_also_the_default_account_t1078_001(mapped, name):
+    """ATT&CK 18.1's T1078.001 (Default Accounts) names 'the root user account in AWS': root credentials in use
+    are T1078.004 and T1078.001 alike."""
+    assert "T1078.001" in _counted(mapped, name)
+    assert "curated CUR-458" in mapped[name]["T1078.001"][1] or "curated CUR-459" in mapped[name]["T1078.001"][1]
+
+
 def test_root_as_one_of_several_identities_is_listed_not_counted(mapped):
     """A rule that accepts IAM users or root fires on root use, but is not about it: the root indicator is kept
     with its evidence, at half strength, below the coverage threshold."""

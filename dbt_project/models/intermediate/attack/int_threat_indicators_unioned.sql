@@ -1,6 +1,6 @@
-{# Indicator candidates from the three knowledge sources, each with the ATT&CK version it was written against.
-   Curated rows carry their own confidence; analytic and CTID confidence is set per source here, calibrated
-   with make eval (docs/mapping.md, "Confidence scale"). #}
+{# Indicator candidates from the knowledge sources, each with the ATT&CK version it was written against.
+   Curated rows carry their own confidence; analytic, CTID and TrailDiscover confidence is set per source here,
+   calibrated with make eval (docs/mapping.md, "Confidence scale"). #}
 with
 
 analytics as (
@@ -14,6 +14,26 @@ ctid as (
 
 curated as (
     select * from {{ ref('curated_threat_indicators_seed') }}
+),
+
+traildiscover as (
+    -- TrailDiscover names no ATT&CK version: its ids are read on the active one. A parent listed beside one
+    -- of its own sub-techniques (StopLogging: T1562, T1562.001, T1562.008) is ATT&CK's hierarchy, not a claim
+    -- on the parent itself, which a mapping to it would cover (docs/coverage-semantics.md, roll-up)
+    select
+        events.provider,
+        events.event_source || ':' || events.event_name as indicator_value,
+        named.technique_id,
+        active.attack_version,
+        events.used_in_wild,
+        events.file_path
+    from {{ ref('stg_attack__traildiscover_events') }} as events
+    cross join unnest(events.technique_ids) as named (technique_id)
+    cross join {{ ref('stg_attack__active_version') }} as active
+    where not exists (
+        select 1 from unnest(events.technique_ids) as sub (technique_id)
+        where sub.technique_id like named.technique_id || '.%'
+    )
 ),
 
 ctid_values as (
@@ -84,3 +104,19 @@ select
     'curated',
     indicator_ref
 from curated
+union all
+select
+    provider,
+    'api_call',
+    indicator_value,
+    technique_id,
+    attack_version,
+    -- 0.40, below analytics: the author's "best guess", several techniques per event. Measured 2026-12-07 with
+    -- make eval: at 0.60 (counting alone) Elastic parent precision fell 0.79 -> 0.58 (FP 32 -> 104), Sigma's
+    -- 0.38 -> 0.32; at 0.40 TrailDiscover never counts alone or with itself (cap: strongest + 0.15 = 0.55)
+    -- and only reinforces another source's indicator of the same technique (Elastic parent FP 32 -> 34)
+    0.40::numeric(3, 2),
+    null::jsonb,
+    'traildiscover',
+    file_path
+from traildiscover
