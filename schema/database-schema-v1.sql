@@ -170,7 +170,8 @@ CREATE TABLE intermediate.int_detection_health_inputs_fingerprinted (
 CREATE TABLE intermediate.int_detection_inputs_fingerprinted (
     accounts text,
     catalog text,
-    detection_attributes text
+    detection_attributes text,
+    tag_key_owner text
 );
 
 CREATE TABLE intermediate.int_detection_logic_joined (
@@ -724,14 +725,37 @@ CREATE TABLE marts.snapshot_storage (
     checksum character varying(64)
 );
 
+CREATE TABLE marts.technique_cloud_evidence (
+    technique_id integer NOT NULL,
+    provider_id integer NOT NULL,
+    attack_technique_id character varying(20),
+    event_count integer NOT NULL,
+    wild_event_count integer NOT NULL,
+    incident_count integer NOT NULL,
+    wild_events text[],
+    source character varying(30) NOT NULL,
+    source_file text,
+    licence character varying(30),
+    upstream text,
+    CONSTRAINT technique_cloud_evidence__dbt_tmp_check CHECK ((wild_event_count <= event_count)),
+    CONSTRAINT technique_cloud_evidence__dbt_tmp_source_check CHECK (((source)::text = 'traildiscover'::text))
+);
+
 CREATE TABLE marts.technique_prevalence (
-    technique_id integer,
-    version_id integer,
+    technique_id integer NOT NULL,
+    provider_id integer NOT NULL,
+    version_id integer NOT NULL,
     attack_technique_id character varying(20),
     group_count integer,
     software_count integer,
     campaign_count integer,
-    total_count integer
+    total_count integer,
+    cloud_group_count integer,
+    cloud_software_count integer,
+    cloud_campaign_count integer,
+    cloud_use_count integer,
+    cloud_incident_count integer,
+    CONSTRAINT technique_prevalence__dbt_tmp_check CHECK ((cloud_use_count <= total_count))
 );
 
 CREATE TABLE marts.technique_tactics (
@@ -755,12 +779,13 @@ CREATE TABLE marts.threat_indicators (
     attack_technique_id character varying(20),
     CONSTRAINT threat_indicators__dbt_tmp_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
     CONSTRAINT threat_indicators__dbt_tmp_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
-    CONSTRAINT threat_indicators__dbt_tmp_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'curated'::character varying])::text[])))
+    CONSTRAINT threat_indicators__dbt_tmp_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'curated'::character varying])::text[])))
 );
 
 CREATE TABLE seeds.provider_platforms_seed (
     provider character varying(50),
-    platform character varying(50)
+    platform character varying(50),
+    rationale text
 );
 
 CREATE VIEW marts.v_account_coverage AS
@@ -1086,6 +1111,12 @@ CREATE TABLE seeds.detection_types_seed (
     description text
 );
 
+CREATE TABLE seeds.provider_terms_seed (
+    provider character varying(50),
+    term_pattern text,
+    rationale text
+);
+
 CREATE VIEW staging.stg_app__account_attributes AS
  WITH source AS (
          SELECT account_attributes.provider,
@@ -1374,6 +1405,7 @@ CREATE VIEW staging.stg_attack__relationships AS
             split_part((source.payload ->> 'source_ref'::text), '--'::text, 1) AS source_type,
             (source.payload ->> 'target_ref'::text) AS target_ref,
             split_part((source.payload ->> 'target_ref'::text), '--'::text, 1) AS target_type,
+            (source.payload ->> 'description'::text) AS description,
             COALESCE(((source.payload ->> 'revoked'::text))::boolean, false) AS is_revoked,
             COALESCE(((source.payload ->> 'x_mitre_deprecated'::text))::boolean, false) AS is_deprecated
            FROM source
@@ -1385,6 +1417,7 @@ CREATE VIEW staging.stg_attack__relationships AS
     source_type,
     target_ref,
     target_type,
+    description,
     is_revoked,
     is_deprecated
    FROM renamed;
@@ -1480,6 +1513,58 @@ CREATE VIEW staging.stg_attack__techniques AS
     is_revoked,
     is_deprecated,
     modified_at
+   FROM renamed;
+
+CREATE VIEW staging.stg_attack__traildiscover_events AS
+ WITH documents AS (
+         SELECT knowledge_documents.source_file,
+            knowledge_documents.knowledge_source,
+            knowledge_documents.source,
+            knowledge_documents.sha256,
+            knowledge_documents.metadata,
+            knowledge_documents.loaded_at
+           FROM raw.knowledge_documents
+          WHERE (knowledge_documents.knowledge_source = 'traildiscover'::text)
+        ), source AS (
+         SELECT knowledge_objects.source_file,
+            knowledge_objects.ordinal,
+            knowledge_objects.payload
+           FROM raw.knowledge_objects
+        ), renamed AS (
+         SELECT source.source_file,
+            source.ordinal,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'path'::text) AS file_path,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'sha256'::text) AS file_sha256,
+            (documents.metadata ->> 'licence'::text) AS licence,
+            (documents.metadata ->> 'upstream'::text) AS upstream,
+            COALESCE((documents.metadata ->> 'provider'::text), 'aws'::text) AS provider,
+            (source.payload ->> 'eventName'::text) AS event_name,
+            (source.payload ->> 'eventSource'::text) AS event_source,
+            (source.payload ->> 'awsService'::text) AS aws_service,
+            ((source.payload ->> 'usedInWild'::text))::boolean AS used_in_wild,
+            ARRAY( SELECT DISTINCT "substring"(t.entry, '^\s*(T[0-9]{4}(?:\.[0-9]{3})?)'::text) AS "substring"
+                   FROM jsonb_array_elements_text((COALESCE((source.payload -> 'mitreAttackTechniques'::text), '[]'::jsonb) || COALESCE((source.payload -> 'mitreAttackSubTechniques'::text), '[]'::jsonb))) t(entry)
+                  WHERE ("substring"(t.entry, '^\s*(T[0-9]{4}(?:\.[0-9]{3})?)'::text) IS NOT NULL)
+                  ORDER BY ("substring"(t.entry, '^\s*(T[0-9]{4}(?:\.[0-9]{3})?)'::text))) AS technique_ids,
+            COALESCE((source.payload -> 'incidents'::text), '[]'::jsonb) AS incidents,
+            jsonb_array_length(COALESCE((source.payload -> 'incidents'::text), '[]'::jsonb)) AS incident_count
+           FROM (source
+             JOIN documents ON ((source.source_file = documents.source_file)))
+        )
+ SELECT source_file,
+    ordinal,
+    file_path,
+    file_sha256,
+    licence,
+    upstream,
+    provider,
+    event_name,
+    event_source,
+    aws_service,
+    used_in_wild,
+    technique_ids,
+    incidents,
+    incident_count
    FROM renamed;
 
 CREATE VIEW staging.stg_detections__changes AS
@@ -1583,6 +1668,13 @@ CREATE VIEW staging.stg_raw__org_accounts AS
             source.organization_id,
             lower(COALESCE(source.status, (source.payload ->> 'Status'::text))) AS account_status,
             (source.payload ->> 'Email'::text) AS email,
+                CASE jsonb_typeof((source.payload -> 'Tags'::text))
+                    WHEN 'array'::text THEN ( SELECT jsonb_object_agg((t.item ->> 'Key'::text), COALESCE((t.item ->> 'Value'::text), ''::text)) AS jsonb_object_agg
+                       FROM jsonb_array_elements((source.payload -> 'Tags'::text)) t(item)
+                      WHERE ((t.item ->> 'Key'::text) IS NOT NULL))
+                    WHEN 'object'::text THEN NULLIF((source.payload -> 'Tags'::text), '{}'::jsonb)
+                    ELSE NULL::jsonb
+                END AS account_tags,
             source.source AS collection_source,
             source.collected_at
            FROM source
@@ -1594,6 +1686,7 @@ CREATE VIEW staging.stg_raw__org_accounts AS
     organization_id,
     account_status,
     email,
+    account_tags,
     collection_source,
     collected_at
    FROM renamed;
@@ -1734,6 +1827,12 @@ ALTER TABLE ONLY marts.scan_snapshots
 ALTER TABLE ONLY marts.snapshot_storage
     ADD CONSTRAINT snapshot_storage__dbt_tmp_pkey PRIMARY KEY (snapshot_id);
 
+ALTER TABLE ONLY marts.technique_cloud_evidence
+    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_pkey PRIMARY KEY (technique_id, provider_id);
+
+ALTER TABLE ONLY marts.technique_prevalence
+    ADD CONSTRAINT technique_prevalence__dbt_tmp_pkey PRIMARY KEY (technique_id, provider_id);
+
 ALTER TABLE ONLY marts.technique_tactics
     ADD CONSTRAINT technique_tactics__dbt_tmp_pkey PRIMARY KEY (technique_id, tactic_id);
 
@@ -1857,6 +1956,18 @@ ALTER TABLE ONLY marts.mitre_tactics
 ALTER TABLE ONLY marts.mitre_techniques
     ADD CONSTRAINT mitre_techniques__dbt_tmp_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
 
+ALTER TABLE ONLY marts.technique_cloud_evidence
+    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+
+ALTER TABLE ONLY marts.technique_cloud_evidence
+    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+
+ALTER TABLE ONLY marts.technique_prevalence
+    ADD CONSTRAINT technique_prevalence__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+
+ALTER TABLE ONLY marts.technique_prevalence
+    ADD CONSTRAINT technique_prevalence__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+
 ALTER TABLE ONLY marts.technique_tactics
     ADD CONSTRAINT technique_tactics__dbt_tmp_tactic_id_fkey FOREIGN KEY (tactic_id) REFERENCES marts.mitre_tactics(id);
 
@@ -1965,6 +2076,8 @@ GRANT SELECT ON TABLE marts.review_state_unmapped TO bi_reader;
 GRANT SELECT ON TABLE marts.scan_snapshots TO bi_reader;
 
 GRANT SELECT ON TABLE marts.snapshot_storage TO bi_reader;
+
+GRANT SELECT ON TABLE marts.technique_cloud_evidence TO bi_reader;
 
 GRANT SELECT ON TABLE marts.technique_prevalence TO bi_reader;
 
@@ -2096,6 +2209,7 @@ CREATE INDEX scan_snapshots_account_id_idx ON marts.scan_snapshots USING btree (
 CREATE INDEX scan_snapshots_scan_completed_at_idx ON marts.scan_snapshots USING btree (scan_completed_at);
 CREATE INDEX scan_snapshots_scan_day_idx ON marts.scan_snapshots USING btree (scan_day);
 CREATE INDEX scans_account_day ON raw.scans USING btree (source, account_id, partition_date);
+CREATE INDEX technique_prevalence_provider_id_technique_id_idx ON marts.technique_prevalence USING btree (provider_id, technique_id);
 CREATE INDEX threat_indicators_indicator_type_idx ON marts.threat_indicators USING btree (indicator_type);
 CREATE INDEX threat_indicators_indicator_type_indicator_value_idx ON marts.threat_indicators USING btree (indicator_type, indicator_value);
 CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING btree (provider_id);

@@ -17,4 +17,6 @@ select
     (
         select md5(coalesce(string_agg(a::text, E'\n' order by a.provider, a.account_id, a.native_id), ''))
         from {{ source('app', 'detection_attributes') }} as a
-    ) as detection_attributes
+    ) as detection_attributes,
+    -- which tag is the owner (dbt var): another key means every detection's owner is read again
+    '{{ var("tag_key_owner") | replace("'", "''") }}'::text as tag_key_owner

@@ -7,6 +7,10 @@
 -- follow from content_hash and is_current, so `detections` reads documents only for the rows it writes
 -- (a daily run's ~1 %, not a million documents into this table every day). A daily run assembles only the
 -- detections whose versions were derived again (macros/detection_scope.sql).
+-- Owner and tags: what people set in app.detection_attributes, else the detection's own AWS tags, read from the
+-- version's latest state (ListTagsForResource's "Tags" are metadata, kept out of the configuration hash:
+-- lib/detections/volatile_fields.yaml), or for a GuardDuty detector from its configuration (GetDetector's own
+-- "Tags" map). The owner is the tag the var tag_key_owner names (macros/source_tags.sql).
 with
 
 versions as (
@@ -16,6 +20,13 @@ versions as (
 
 attributes as (
     select * from {{ source('app', 'detection_attributes') }}
+),
+
+states as (
+    select
+        content_hash,
+        document
+    from {{ ref('stg_detections__contents') }}
 ),
 
 with_ids as (
@@ -35,8 +46,8 @@ select
     services.id as service_id,
     types.id as detection_type_id,
     v.name::varchar(500) as name,
-    attributes.owner::varchar(255) as owner,
-    attributes.tags,
+    coalesce(attributes.owner, {{ tag_value('source.tags', 'tag_key_owner') }})::varchar(255) as owner,
+    coalesce(attributes.tags, {{ tag_array('source.tags') }}) as tags,
     v.first_seen::timestamp as created_at,
     v.valid_from::timestamp as last_modified,
     v.first_seen::timestamp as discovered_at,
@@ -61,3 +72,9 @@ left join attributes
     on
         v.account_identifier = nullif(attributes.account_id, '')
         and v.native_id = attributes.native_id
+left join states on v.state_hash = states.content_hash
+left join states as configs on v.detection_type = 'guardduty_detector' and v.content_hash = configs.content_hash
+cross join
+    lateral (
+        select {{ tag_object("coalesce(states.document -> 'Tags', configs.document -> 'api_object' -> 'Tags')") }} as tags
+    ) as source

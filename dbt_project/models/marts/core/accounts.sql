@@ -6,7 +6,9 @@
 ) }}
 
 -- Accounts (spec §A): the organization's listing, plus any account a scan or export saw that the listing
--- lacks (an export-only organization has no listing), with the attributes people set in app.
+-- lacks (an export-only organization has no listing). Environment, criticality and owner are what people set in
+-- app.account_attributes, else the account's tags in its latest listing (the keys the tag_key_* vars name,
+-- macros/source_tags.sql), else unknown (criticality: medium).
 
 with
 
@@ -17,6 +19,7 @@ listed as (
         account_name,
         organization_id,
         account_status,
+        account_tags,
         partition_date,
         collected_at,
         row_number() over (partition by provider, account_identifier order by partition_date desc) as recency
@@ -81,10 +84,14 @@ select
     coalesce(latest.account_name, known.account_identifier) as account_name,
     latest_regions.regions,
     latest.organization_id,
-    attributes.environment,
-    -- an account nobody has rated yet counts as medium, so it is neither ignored nor over-weighted
-    coalesce(attributes.criticality, 'medium') as criticality,
-    attributes.owner,
+    coalesce(
+        attributes.environment, {{ tag_environment(tag_value('latest.account_tags', 'tag_key_environment')) }}
+    )::varchar(20) as environment,
+    -- an account neither rated in app nor tagged counts as medium, so it is neither ignored nor over-weighted
+    coalesce(
+        attributes.criticality, {{ tag_criticality(tag_value('latest.account_tags', 'tag_key_criticality')) }}, 'medium'
+    )::varchar(20) as criticality,
+    coalesce(attributes.owner, {{ tag_value('latest.account_tags', 'tag_key_owner') }})::varchar(255) as owner,
     coalesce(latest.account_status, 'active') as account_status,
     greatest(latest.partition_date, scanned.last_scan_date) as last_scan_date,
     least(first_listed.first_seen, scanned.first_seen)::timestamp as created_at,

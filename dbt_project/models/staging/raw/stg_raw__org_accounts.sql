@@ -13,6 +13,8 @@ renamed as (
         organization_id,
         lower(coalesce(status, payload ->> 'Status')) as account_status,
         payload ->> 'Email' as email,
+        -- the account's tags (organizations list-tags-for-resource) as {key: value}; null when none are known
+        {{ tag_object("payload -> 'Tags'") }} as account_tags,
         source as collection_source,
         collected_at
     from source
