@@ -21,7 +21,9 @@ def daily_run(shared_dir, dbt_manifest, warehouse_url, dagster_instance, tmp_pat
         env.setenv("DCV_HOME", str(home))
         env.setenv("DCV_EXPORT_DIR", str(home / "exports"))
         env.setenv("DCV_ATTACK_SOURCE", ",".join(sources.local_attack_sources(load_settings())))
-        counts = sample_org.write_export(home / "exports", accounts=2, detections_per_account=25, seed=3, day=DAY)
+        # a past day reads its own dated folder (docs/export-layout.md, "Days")
+        counts = sample_org.write_export(home / "exports" / DAY.isoformat(), accounts=2, detections_per_account=25,
+                                         seed=3, day=DAY)
         from dagster_project.definitions import defs
 
         result = defs.resolve_job_def("daily_scan").execute_in_process(

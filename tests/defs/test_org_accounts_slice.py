@@ -14,8 +14,8 @@ DAY = "2026-11-20"
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("export")
-    (root / "organizations").mkdir()
-    (root / "organizations" / "list-accounts.json").write_text(json.dumps({"Accounts": [
+    (root / DAY / "organizations").mkdir(parents=True)  # the day's own folder (docs/export-layout.md, "Days")
+    (root / DAY / "organizations" / "list-accounts.json").write_text(json.dumps({"Accounts": [
         {"Id": "111111111111", "Arn": "arn:aws:organizations::111111111111:account/o-abc123/111111111111",
          "Name": "prod-payments", "Status": "ACTIVE"},
         {"Id": "222222222222", "Arn": "arn:aws:organizations::111111111111:account/o-abc123/222222222222",
