@@ -28,7 +28,6 @@ from dagster_project.lib.sources.accounts import (
 from dagster_project.lib.sources.days import DayPlan, plan_days, snapshot_location
 from dagster_project.lib.sources.exports import NotThatDay
 from dagster_project.lib.warehouse import loader
-from dagster_project.lib.warehouse.runtime import WAREHOUSE_POOL
 
 ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name", "organization_id", "status",
                        "source", "collected_at", "payload"]
@@ -40,7 +39,6 @@ ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "postgres"},
-    pool=WAREHOUSE_POOL,
     description="The organization's accounts per scan day, verbatim from the day's export "
     "organizations/list-accounts.json (aws organizations list-accounts), or from the snapshot of it an earlier "
     "load kept (docs/export-layout.md, \"Days\").",
@@ -128,7 +126,6 @@ def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWri
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     can_subset=False,
-    pool=WAREHOUSE_POOL,
 )
 def detections(context: dg.AssetExecutionContext, warehouse: WarehouseResource, s3: S3Resource):
     """Collect every configured source (export files, Sigma/Elastic repositories, live AWS) for the day.
