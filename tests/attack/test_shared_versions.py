@@ -25,6 +25,8 @@ def loaded(shared_dir, warehouse_url):
     with psycopg.connect(warehouse_url) as conn:
         statuses = [store.load_bundle(conn, bundle.parse(str(p), p.read_bytes())) for p in paths]
         store.load_knowledge(conn, knowledge.parse_ctid(str(ctid[0]), ctid[0].read_bytes()), "ctid_mappings_explorer")
+        if (shared_dir / "traildiscover" / "events").is_dir():
+            store.load_knowledge(conn, knowledge.read_traildiscover(shared_dir / "traildiscover"), "traildiscover")
         store.activate_if_none(conn, VERSIONS)
         conn.execute("""insert into app.manual_mappings (native_id, technique_id, attack_version, rationale)
                         values ('dll-rule', 'T1574.002', '16.1', 'written against 16.1')""")
@@ -74,9 +76,9 @@ def test_t1574_002_revoked_and_carried(loaded, db):
     assert carried.fetchone() == ("T1574.001", "revoked_by", ["T1574.002", "T1574.001"])
 
 
-def test_threat_indicators_from_all_three_sources(loaded, db):
+def test_threat_indicators_from_every_source(loaded, db):
     sources = dict(db.execute("select source, count(*) from marts.threat_indicators group by 1").fetchall())
-    assert set(sources) == {"attack_analytic", "ctid_mappings_explorer", "curated"}
+    assert set(sources) == {"attack_analytic", "ctid_mappings_explorer", "traildiscover", "curated"}
     ctid_versions = db.execute("""select distinct attack_version from marts.threat_indicators
                                   where source = 'ctid_mappings_explorer'""").fetchall()
     assert ctid_versions == [("16.1",)]  # written against 16.1, carried onto 18.1
@@ -122,3 +124,28 @@ def test_by_default_the_releases_the_knowledge_names_are_loaded_too(tmp_path, mo
                                  knowledge_source=ctid, shared_dir=tmp_path)
     assert sources.attack_sources(explicit) == ["a.json", "b.json"]
     assert fetched == ["16.1", "18.1", "18.1", "16.1", "18.1"]
+
+
+def test_prevalence_counts_use_on_the_providers_platforms_and_cloud_incidents(loaded, db):
+    """ATT&CK 18.1 + TrailDiscover: T1082 has 403 users, nearly all endpoint malware, and few on AWS; T1562.008
+    has 2 users, one on AWS (Pacu; APT29's use names Microsoft 365, so it counts for Azure), and TrailDiscover's
+    incidents; the all-platform counts stay for BI."""
+    rows = {r[0]: r[1:] for r in db.execute("""
+        select p.attack_technique_id, p.total_count, p.cloud_use_count, p.cloud_incident_count
+        from marts.technique_prevalence p
+        join marts.mitre_versions v on v.id = p.version_id and v.is_active
+        join marts.cloud_providers c on c.id = p.provider_id and c.name = 'aws'
+        where p.attack_technique_id in ('T1082', 'T1562.008', 'T1078.004')""").fetchall()}
+    assert rows["T1082"][0] == 403 and rows["T1082"][1] <= 2
+    assert rows["T1562.008"][:2] == (2, 1) and rows["T1562.008"][2] > 0
+    assert rows["T1078.004"][1] + rows["T1078.004"][2] > rows["T1082"][1] + rows["T1082"][2]
+    evidence = db.execute("""select e.event_count, e.wild_event_count, e.incident_count, e.source, e.licence
+                             from marts.technique_cloud_evidence e where e.attack_technique_id = 'T1562.008'""").fetchone()
+    assert evidence[0] >= evidence[1] > 0 and evidence[2] > 0 and evidence[3:] == ("traildiscover", "CC BY 4.0")
+    # a parent listed beside its sub-technique is no indicator of its own (StopLogging: T1562.001, T1562.008)
+    stop = {r[0] for r in db.execute("""select attack_technique_id from marts.threat_indicators
+                                        where source = 'traildiscover'
+                                          and indicator_value = 'cloudtrail.amazonaws.com:StopLogging'""")}
+    assert "T1562" not in stop and {"T1562.001", "T1562.008"} <= stop | {
+        r[0] for r in db.execute("""select attack_technique_id from marts.threat_indicators
+                                    where indicator_value = 'cloudtrail.amazonaws.com:StopLogging'""")}
