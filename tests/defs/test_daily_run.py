@@ -51,7 +51,7 @@ def test_the_day_has_coverage_history_and_scores(daily_run, db):
 def test_layers_are_written_for_each_account_and_the_organization(daily_run):
     _, home, _ = daily_run
     layers = sorted(p.name for p in (home / "layers").glob("*.json"))
-    assert "organization.json" in layers and len(layers) == 3
+    assert {"organization.json", "organization-gaps.json"} <= set(layers) and len(layers) == 4
 
 
 def test_the_run_leaves_no_partition_window_behind(daily_run):

@@ -1,4 +1,5 @@
-"""What leaves the warehouse for people: ATT&CK Navigator layers per account and for the organization."""
+"""What leaves the warehouse for people: ATT&CK Navigator layers per account, for the organization, and the
+organization's open gaps by risk."""
 
 import dagster as dg
 
@@ -10,10 +11,13 @@ from dagster_project.lib.exports.coverage_layers import write_layers
 @dg.asset(
     key=["exports", "navigator_layers"],
     group_name="exports",
-    deps=[["marts", "coverage_history"], ["marts", "detection_mappings"], ["marts", "accounts"]],
+    deps=[["marts", name] for name in ("coverage_history", "coverage_scores", "coverage_gaps", "detection_mappings",
+                                       "detections", "detection_health_findings", "accounts", "mitre_techniques")],
     kinds={"python", "json"},
-    description="ATT&CK Navigator layers (format 4.5): score = coverage, comment = rationale, metadata = "
-    "detection names; one file per account plus organization.json, in $DCV_HOME/layers.",
+    description="ATT&CK Navigator layers (format 4.5; docs/coverage-semantics.md \"Navigator layers\"): every "
+    "in-scope technique scored (0 = not covered), comment = why, metadata = the detections that count; one file "
+    "per account, organization.json (share of accounts covered) and organization-gaps.json (highest open risk), "
+    "in $DCV_HOME/layers.",
 )
 def navigator_layers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     out_dir = settings.load().home / "layers"

@@ -16,31 +16,45 @@ LAYER_FORMAT = "4.5"
 NAVIGATOR_VERSION = "5.1.0"
 MAX_METADATA_DETECTIONS = 25  # keep layers readable (and small) for techniques covered by hundreds of rules
 
+# coverage: 0 red (in scope, not covered), partial yellow, 100 green (covered)
+COVERAGE_GRADIENT = {"colors": ["#ff6666ff", "#ffe766ff", "#8ec843ff"], "minValue": 0, "maxValue": 100}
+COVERAGE_LEGEND = (
+    {"label": "in scope, not covered", "color": "#ff6666ff"},
+    {"label": "partly covered", "color": "#ffe766ff"},
+    {"label": "covered", "color": "#8ec843ff"},
+)
+
 
 @dataclass(frozen=True)
 class TechniqueScore:
     technique_id: str  # T1078 or T1078.004
-    score: float  # 0..100
+    score: float | None  # 0..100; None = no score (the cell is annotated, not coloured)
     comment: str = ""
     detections: tuple[str, ...] = field(default_factory=tuple)
     tactic: str | None = None  # x_mitre shortname, e.g. 'initial-access'; None = every tactic of the technique
+    show_subtechniques: bool = False  # on a parent: Navigator opens its sub-techniques
+    metadata: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # more (name, value) after detections
 
 
 def build_layer(name: str, description: str, attack_version: str, scores: Iterable[TechniqueScore],
-                platforms: Iterable[str] = ("IaaS", "SaaS", "Identity Provider", "Office Suite")) -> dict:
-    """A layer dict in Navigator format 4.5; raises ValueError if navlayers rejects it."""
+                platforms: Iterable[str] = ("IaaS", "SaaS", "Identity Provider", "Office Suite"),
+                gradient: dict | None = None, legend: Iterable[dict] | None = None) -> dict:
+    """A layer dict in Navigator format 4.5; raises ValueError if navlayers rejects it. Without gradient and
+    legend, the coverage ones (0 red, partial yellow, 100 green)."""
     techniques = []
     for s in scores:
-        entry = {
-            "techniqueID": s.technique_id,
-            "score": round(max(0.0, min(100.0, float(s.score))), 1),
+        entry = {"techniqueID": s.technique_id}
+        if s.score is not None:
+            entry["score"] = round(max(0.0, min(100.0, float(s.score))), 1)
+        entry |= {
             "comment": s.comment,
             "enabled": True,
-            "showSubtechniques": False,
+            "showSubtechniques": s.show_subtechniques,
             "metadata": [{"name": "detection", "value": d} for d in s.detections[:MAX_METADATA_DETECTIONS]],
         }
         if len(s.detections) > MAX_METADATA_DETECTIONS:
             entry["metadata"].append({"name": "more", "value": f"{len(s.detections) - MAX_METADATA_DETECTIONS}"})
+        entry["metadata"] += [{"name": key, "value": value} for key, value in s.metadata]
         if s.tactic:
             entry["tactic"] = s.tactic
         techniques.append(entry)
@@ -54,12 +68,8 @@ def build_layer(name: str, description: str, attack_version: str, scores: Iterab
         "layout": {"layout": "side", "showID": True, "showName": True},
         "hideDisabled": False,
         "techniques": techniques,
-        "gradient": {"colors": ["#ff6666ff", "#ffe766ff", "#8ec843ff"], "minValue": 0, "maxValue": 100},
-        "legendItems": [
-            {"label": "not covered", "color": "#ff6666ff"},
-            {"label": "partly covered", "color": "#ffe766ff"},
-            {"label": "covered", "color": "#8ec843ff"},
-        ],
+        "gradient": dict(gradient or COVERAGE_GRADIENT),
+        "legendItems": [dict(item) for item in (COVERAGE_LEGEND if legend is None else legend)],
         "showTacticRowBackground": False,
         "selectTechniquesAcrossTactics": True,
         "selectSubtechniquesWithParent": False,
