@@ -4,7 +4,8 @@ import base64
 import gzip
 import hashlib
 import json
-from datetime import UTC, date, datetime
+import shutil
+from datetime import date
 
 import boto3
 import dagster as dg
@@ -68,12 +69,22 @@ def test_snapshot_uri_unset_or_s3(monkeypatch, value, expected):
     assert settings.load().snapshot_uri == expected
 
 
-def test_the_detections_asset_writes_each_snapshot_to_s3(moto_reset, dbt_manifest, warehouse_url, db, dagster_instance,
-                                                          tmp_path, monkeypatch):
+def _materialize(instance, day):
+    from dagster_project.definitions import defs
+
+    result = dg.materialize([defs.get_assets_def(dg.AssetKey(["raw", "scans"]))], partition_key=day.isoformat(),
+                            instance=instance, resources=defs.resources)
+    assert result.success
+    [scans] = [e for e in result.get_asset_materialization_events()
+               if e.asset_key == dg.AssetKey(["raw", "scans"])]
+    return scans.materialization.metadata["accounts"].value
+
+
+def test_the_detections_asset_writes_each_snapshot_to_s3_and_a_past_day_rederives_from_them(
+        moto_reset, dbt_manifest, warehouse_url, db, dagster_instance, tmp_path, monkeypatch):
     """The daily load with DCV_SNAPSHOT_URI set: each scan's snapshot is an object under the prefix, written
     through the `s3` resource, and raw.scans (and so marts.snapshot_storage) records its s3:// location and the
-    sha256 of the stored bytes."""
-    day = datetime.now(UTC).date()  # an undated export describes today only (docs/export-layout.md)
+    sha256 of the stored bytes. With the export gone, the same day loads again from those objects (spec §H)."""
     s3 = _client(moto_reset)
     s3.create_bucket(Bucket="dcv-snapshots")
     for name in ("DCV_RULE_REPOS", "DCV_AWS_ROLE_NAME", "AWS_ENDPOINT_URL"):
@@ -83,21 +94,21 @@ def test_the_detections_asset_writes_each_snapshot_to_s3(moto_reset, dbt_manifes
     monkeypatch.setenv("DCV_EXPORT_WORKERS", "1")
     monkeypatch.setenv("DCV_SNAPSHOT_URI", "s3://dcv-snapshots/org/daily")
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_reset)  # boto3's own variable: S3Resource is not configured
-    counts = sample_org.write_export(tmp_path / "exports", accounts=2, detections_per_account=10, seed=5, day=day)
-    db.execute("truncate raw.scans cascade")
-    from dagster_project.definitions import defs
+    # a past day reads its own dated folder (docs/export-layout.md, "Days")
+    counts = sample_org.write_export(tmp_path / "exports" / DAY.isoformat(), accounts=2, detections_per_account=10,
+                                     seed=5, day=DAY)
+    db.execute("truncate raw.detection_presence, raw.declared_mappings, raw.detection_contents, raw.scans cascade")
+    assert _materialize(dagster_instance, DAY) == 2
 
-    result = dg.materialize([defs.get_assets_def(dg.AssetKey(["raw", "scans"]))], partition_key=day.isoformat(),
-                            instance=dagster_instance, resources=defs.resources)
-    assert result.success
-
+    scans = "select account_id, detections_seen from raw.scans where partition_date = %s order by account_id"
+    loaded, presence = db.execute(scans, (DAY,)).fetchall(), _presence(db)
     rows = db.execute("select account_id, snapshot_location, snapshot_sha256, compressed_bytes, uncompressed_bytes "
-                      "from raw.scans where partition_date = %s order by account_id", (day,)).fetchall()
-    assert len(rows) == counts["accounts"] == 2
-    listed = s3.list_objects_v2(Bucket="dcv-snapshots", Prefix="org/daily/")["Contents"]
-    assert sorted(o["Key"] for o in listed) == [f"org/daily/export/{day}/{row[0]}.json.gz" for row in rows]
+                      "from raw.scans where partition_date = %s order by account_id", (DAY,)).fetchall()
+    assert len(rows) == counts["accounts"] == 2 and sum(n for _, n in loaded) == counts["detections"]
+    listed = s3.list_objects_v2(Bucket="dcv-snapshots", Prefix=f"org/daily/export/{DAY}/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == [f"org/daily/export/{DAY}/{row[0]}.json.gz" for row in rows]
     for account_id, location, sha, compressed, uncompressed in rows:
-        assert location == f"s3://dcv-snapshots/org/daily/export/{day}/{account_id}.json.gz"
+        assert location == f"s3://dcv-snapshots/org/daily/export/{DAY}/{account_id}.json.gz"
         body = s3.get_object(Bucket="dcv-snapshots", Key=location.removeprefix("s3://dcv-snapshots/"))["Body"].read()
         assert hashlib.sha256(body).hexdigest() == sha and len(body) == compressed
         payload = read_snapshot(location, sha, s3_client=s3)
@@ -105,3 +116,18 @@ def test_the_detections_asset_writes_each_snapshot_to_s3(moto_reset, dbt_manifes
         snapshot = json.loads(payload)
         assert snapshot["account_id"] == account_id and snapshot["records"]
     assert not (tmp_path / "snapshots").exists()  # nothing went to the local directory
+
+    # the export is gone: the day is re-derived from its S3 snapshots, with the same result
+    shutil.rmtree(tmp_path / "exports")
+    assert _materialize(dagster_instance, DAY) == 2  # both accounts read back from S3
+    assert db.execute(scans, (DAY,)).fetchall() == loaded and _presence(db) == presence
+    again = db.execute("select snapshot_location, snapshot_sha256 from raw.scans where partition_date = %s "
+                       "order by account_id", (DAY,)).fetchall()
+    assert [location for location, _ in again] == [row[1] for row in rows]
+    for location, sha in again:
+        read_snapshot(location, sha, s3_client=s3)  # the rewritten objects match what raw.scans records
+
+
+def _presence(db):
+    return db.execute("select source, account_id, native_id, content_hash, valid_from, valid_to "
+                      "from raw.detection_presence order by 1, 2, 3, 5").fetchall()
