@@ -86,12 +86,13 @@ select
     latest.organization_id,
     coalesce(
         attributes.environment, {{ tag_environment(tag_value('latest.account_tags', 'tag_key_environment')) }}
-    )::varchar(20) as environment,
+    ) as environment,
     -- an account neither rated in app nor tagged counts as medium, so it is neither ignored nor over-weighted
     coalesce(
         attributes.criticality, {{ tag_criticality(tag_value('latest.account_tags', 'tag_key_criticality')) }}, 'medium'
-    )::varchar(20) as criticality,
-    coalesce(attributes.owner, {{ tag_value('latest.account_tags', 'tag_key_owner') }})::varchar(255) as owner,
+    ) as criticality,
+    -- not cast: the contract's varchar(255) makes an overlong owner fail the build, never cut it
+    coalesce(attributes.owner, {{ tag_value('latest.account_tags', 'tag_key_owner') }}) as owner,
     coalesce(latest.account_status, 'active') as account_status,
     greatest(latest.partition_date, scanned.last_scan_date) as last_scan_date,
     least(first_listed.first_seen, scanned.first_seen)::timestamp as created_at,
