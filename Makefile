@@ -16,7 +16,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/seeds $(DBT_DIR)/snapshots $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 export DCV_SHARED ?= $(abspath ../shared)
 
-.PHONY: install demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench docs schema clean
+.PHONY: install run summary demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench docs schema clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,7 +26,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet
 	touch $@
 
-install: $(VENV)/.synced ## the locked virtualenv
+install: $(VENV)/.synced $(MANIFEST) ## the locked virtualenv and the dbt manifest
 
 $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
 	$(DBT) parse --quiet $(DBT_FLAGS)
@@ -34,6 +34,12 @@ $(MANIFEST): $(VENV)/.synced $(DBT_SOURCES)
 
 demo: install $(MANIFEST) ## sample organization -> every asset -> coverage summary, on the embedded default
 	$(DCV) demo
+
+run: install $(MANIFEST) ## DCV_EXPORT_DIR / live AWS for DAY= (default today) or FROM= TO= -> every asset -> summary
+	$(DCV) run $(if $(DAY),--day $(DAY)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+summary: install ## the coverage summary of a loaded day (DAY=, default the latest)
+	$(DCV) summary $(if $(DAY),--day $(DAY))
 
 test: install $(MANIFEST) lint ## what CI runs
 	$(BIN)/pytest -q -n 2 --dist loadfile

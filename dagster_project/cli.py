@@ -3,6 +3,8 @@
     dcv db start|stop|status|url|migrate|shell   the warehouse in use (embedded unless DCV_DATABASE_URL)
     dcv exec -- CMD ...                          run CMD with the warehouse up and its environment set
     dcv attack versions|activate VERSION         loaded ATT&CK versions; switch the active one (docs/attack.md)
+    dcv run [--day D | --from D --to D]          DCV_EXPORT_DIR and/or live AWS -> every asset -> coverage summary
+    dcv summary [--day D]                        the coverage summary of a loaded day (default: the latest)
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import argparse
 import os
 import sys
 import time
+from datetime import date
 
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.warehouse import connection, embedded, runtime
 
-KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError, RuntimeError)
+KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError, RuntimeError,
+                FileExistsError)
 
 
 def _db(action: str) -> int:
@@ -102,6 +106,14 @@ def _schema(check: bool) -> int:
     return 1
 
 
+def _day(text: str) -> date:
+    """argparse type: a YYYY-MM-DD day, with a one-line error otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day (YYYY-MM-DD)") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dcv", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -115,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="sample organization -> every asset, two scan days -> coverage summary")
     demo.add_argument("--accounts", type=int, default=5)
     demo.add_argument("--detections", type=int, default=60, help="approximate detections per account")
+    run = sub.add_parser("run", help="your export (DCV_EXPORT_DIR) / live AWS for a day or a range -> every asset "
+                         "-> coverage summary")
+    run.add_argument("--day", type=_day, help="the scan day (default: today, UTC)")
+    run.add_argument("--from", dest="first", type=_day, help="first day of a range (with --to)")
+    run.add_argument("--to", dest="last", type=_day, help="last day of a range (with --from)")
+    summary = sub.add_parser("summary", help="the coverage summary of a loaded day")
+    summary.add_argument("--day", type=_day, help="a loaded scan day (default: the latest)")
     schema = sub.add_parser("schema", help="regenerate schema/database-schema-v1.sql from a freshly built warehouse")
     schema.add_argument("--check", action="store_true", help="compare with the committed file instead of writing")
     ev = sub.add_parser("eval", help="mapping accuracy on the Sigma and Elastic corpora (tags hidden)")
@@ -142,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
             from dagster_project import demo as demo_mod
 
             return demo_mod.main(args.accounts, args.detections)
+        if args.cmd in ("run", "summary"):
+            from dagster_project import run as run_mod
+
+            if args.cmd == "summary":
+                return run_mod.summary_main(args.day)
+            return run_mod.main(args.day, args.first, args.last)
         if args.cmd == "attack":
             return _attack(args.action, args.version)
         return _db(args.action) if args.cmd == "db" else _exec(args.command)

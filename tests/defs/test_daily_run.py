@@ -1,6 +1,7 @@
 """The daily job as the schedule runs it: every asset for one partition in one real Dagster run (ATT&CK and
 knowledge loaded, export ingested, parsed, dbt built, layers written). What it must show is that day's scan."""
 
+import json
 import os
 from datetime import date
 
@@ -52,6 +53,18 @@ def test_layers_are_written_for_each_account_and_the_organization(daily_run):
     _, home, _ = daily_run
     layers = sorted(p.name for p in (home / "layers").glob("*.json"))
     assert {"organization.json", "organization-gaps.json"} <= set(layers) and len(layers) == 4
+
+
+def test_the_summary_of_the_day_names_its_accounts(daily_run, warehouse_url):
+    """What `dcv run` and `dcv summary --day` print: each account the day scanned, by id and name."""
+    from dagster_project.lib.reports import summary
+
+    _, home, _ = daily_run
+    listing = json.loads((home / "exports" / DAY.isoformat() / "organizations" / "list-accounts.json").read_text())
+    text = summary.render(warehouse_url, day=DAY)
+    assert f"Coverage summary for {DAY}" in text
+    for account in listing["Accounts"]:
+        assert any(account["Id"] in line and account["Name"][:28] in line for line in text.splitlines())
 
 
 def test_the_run_leaves_no_partition_window_behind(daily_run):

@@ -134,3 +134,18 @@ def test_a_snapshot_reads_the_scopes_it_carried_from_the_day_that_read_them(tmp_
     (root / "export" / "2026-12-01" / "111111111111.json.gz").unlink()
     with pytest.raises(FileNotFoundError, match="us-east-1/eventbridge for 2026-12-02"):
         reader.records("export", date(2026, 12, 2), "111111111111")
+
+
+def test_the_demo_writes_dated_sample_days_and_never_into_a_real_export(tmp_path):
+    from dagster_project.lib import sample_org
+
+    exports = tmp_path / "exports"
+    sample_org.write_export(exports, accounts=1, detections_per_account=5)  # an undated sample, as demos wrote
+    sample_org.prepare_dated_export(exports)
+    assert not exports.exists()  # a generated sample: removed
+    sample_org.write_export(exports / "2026-12-06", accounts=1, detections_per_account=5)
+    sample_org.prepare_dated_export(exports)
+    assert dated_days(exports) == [date(2026, 12, 6)]  # sample days stay
+    (exports / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"not generated sample days \(notes.txt\)"):
+        sample_org.prepare_dated_export(exports)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from dagster_project.lib.sample_org.generate import SampleAccount, generate, organization_id
 from dagster_project.lib.sources.accounts import ACCOUNTS_FILE, TAGS_FILE
+from dagster_project.lib.sources.exports import DAY_FOLDER, fs_name
 from dagster_project.lib.sources.exports import TAGS_FILE as RESOURCE_TAGS_FILE
-from dagster_project.lib.sources.exports import fs_name
 
 MARKER = ".dcv-sample.json"  # says "this directory is a generated sample, safe to replace"
 
@@ -130,6 +130,25 @@ def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: in
     (root / ACCOUNTS_FILE).parent.mkdir(parents=True, exist_ok=True)
     write(str(ACCOUNTS_FILE), {"Accounts": entries})
     return counts
+
+
+def prepare_dated_export(export_dir: Path) -> None:
+    """Make `export_dir` ready to hold sample days as dated folders (`<dir>/<YYYY-MM-DD>/`, each a sample).
+
+    An undated sample written there by an earlier version (the marker at the top) is removed; a directory holding
+    anything else than sample day folders (a real export) is refused, never written into."""
+    export_dir = Path(export_dir)
+    if not export_dir.exists():
+        return
+    if (export_dir / MARKER).exists():
+        shutil.rmtree(export_dir)  # an undated sample: generated, safe to remove
+        return
+    foreign = [p.name for p in export_dir.iterdir()
+               if not (p.is_dir() and DAY_FOLDER.match(p.name) and (p / MARKER).exists())]
+    if foreign:
+        raise FileExistsError(f"{export_dir} holds files that are not generated sample days ({', '.join(foreign[:3])}"
+                              f"{' ...' if len(foreign) > 3 else ''}): not writing the sample there (point "
+                              "DCV_EXPORT_DIR elsewhere or unset it)")
 
 
 def write_export(export_dir: Path, accounts: int, detections_per_account: int, seed: int = 7,
