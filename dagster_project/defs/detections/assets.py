@@ -21,6 +21,7 @@ from dagster_project.lib.detections.store import previous_scope_digests, previou
 from dagster_project.lib.sources.accounts import (
     ACCOUNTS_FILE,
     Reject,
+    merge_listings,
     organization_id_from_arn,
     parse_accounts,
     read_accounts_export,
@@ -40,8 +41,9 @@ ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"python", "postgres"},
     description="The organization's accounts per scan day, verbatim from the day's export "
-    "organizations/list-accounts.json (aws organizations list-accounts), or from the snapshot of it an earlier "
-    "load kept (docs/export-layout.md, \"Days\").",
+    "organizations/list-accounts.json (aws organizations list-accounts) with each account's tags, from the live "
+    "organization (ListAccounts, ListTagsForResource) when live AWS collection is on, or from the snapshot of the "
+    "listing an earlier load kept (docs/export-layout.md, \"Days\").",
 )
 def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  s3: S3Resource) -> dg.MaterializeResult:
@@ -52,7 +54,7 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     counts = {"accounts": 0, "rejected": 0, "days": 0, "days_kept": 0}
     with warehouse.connect() as conn:
         for plan in plans:
-            listing = _accounts_listing(cfg, plan, writer, reader)
+            listing = _accounts_listing(cfg, plan, writer, reader, context.log)
             if listing is None:
                 counts["days_kept"] += 1
                 context.log.warning(f"{plan.day}: re-derived from snapshots, which hold no accounts listing of that "
@@ -86,17 +88,26 @@ def day_plans(cfg: settings.Settings, partition_keys: list[str]) -> list[DayPlan
         raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
-def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWriter, reader: SnapshotReader):
+def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWriter, reader: SnapshotReader,
+                      log=None):
     """(accounts, rejects, source label) for the day, or None when the day is re-derived from snapshots that
-    hold no listing. A listing read from an export is kept in the snapshot store, so a later re-derivation of
-    the day has it."""
-    if plan.export_dir is not None or not plan.export_snapshots:
+    hold no listing. Live AWS adds the organization's own listing, each account with its tags (it wins over an
+    export's entry for the same account). The listing as loaded (entries with their Tags) is kept in the snapshot
+    store, so a later re-derivation of the day has it."""
+    if plan.export_dir is not None or not (plan.export_snapshots or plan.aws_snapshots):
         export_dir = Path(plan.export_dir if plan.export_dir is not None else cfg.export_dir)
         accounts, rejects = read_accounts_export(export_dir)
-        listing = export_dir / ACCOUNTS_FILE
-        if plan.export_dir is not None and listing.is_file():
-            writer.write(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME, listing.read_bytes())
-        return accounts, rejects, f"export:{export_dir}"
+        listed = (export_dir / ACCOUNTS_FILE).is_file()
+        source = f"export:{export_dir}"
+        live = _live_listing(log) if plan.aws_live else None
+        if live is not None:
+            if not listed:  # the organization is listed live: an export without a listing is not missing one
+                accounts, rejects, source = [], [], ""
+            accounts = merge_listings(accounts, live)
+            source = "+".join(filter(None, (source, "aws:organizations")))
+        if (plan.export_dir is not None and listed) or live is not None:
+            writer.write(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME, json.dumps({"Accounts": accounts}).encode())
+        return accounts, rejects, source
     try:
         payload = reader.payload(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME)
     except FileNotFoundError:
@@ -108,6 +119,23 @@ def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWri
         return [], [Reject(ref, f"not valid JSON: {exc}")], f"snapshot:{ref}"
     accounts, rejects = parse_accounts(document, ref)
     return accounts, rejects, f"snapshot:{ref}"
+
+
+def _live_listing(log) -> list[dict] | None:
+    """The organization's accounts with their tags (organizations:ListAccounts, ListTagsForResource), or None
+    when the scanner may not list them (DCV_AWS_ACCOUNTS without Organizations access): the accounts then come
+    from the scans alone, untagged, and the warning says why."""
+    import boto3
+
+    from dagster_project.lib.aws import org
+
+    try:
+        return org.list_accounts(boto3.Session(), with_tags=True)
+    except Exception as exc:  # noqa: BLE001 -- any failure: the scans still run, the warning names it
+        if log is not None:
+            log.warning(f"live AWS: the organization's accounts and their tags were not listed "
+                        f"({type(exc).__name__}): {org.scrub(str(exc))[:500]}")
+        return None
 
 
 @dg.multi_asset(

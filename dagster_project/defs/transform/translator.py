@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -16,10 +16,42 @@ class ProjectTranslator(DagsterDbtTranslator):
     A source is keyed by its table too, not by dagster-dbt's default <source name>/<table>: the models reading
     raw.detection_presence then depend on the ingest asset raw/detection_presence and run after it, whatever
     the source is called in dbt.
+
+    A daily-partitioned model (tag `partitioned`) also depends directly on the daily ingest tables it reads
+    through unpartitioned models (`daily_sources`; day D on day D). Dagster's asset backfill targets the
+    partitioned assets of a date range by walking down from the partitioned roots through partitioned assets
+    only: without these edges the history marts, reached only through unpartitioned models, were left out of
+    every "Materialize all" backfill ("No partitions available").
     """
 
-    def __init__(self) -> None:
+    def __init__(self, daily_sources: Iterable[dg.AssetKey] = ()) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self.daily_sources = frozenset(daily_sources)
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if not self.daily_sources or "partitioned" not in props.get("tags", []):
+            return spec
+        direct = {dep.asset_key for dep in spec.deps}
+        read = self._sources_read(manifest, unique_id) & self.daily_sources
+        extra = sorted(read - direct, key=lambda k: k.to_user_string())
+        return spec.merge_attributes(deps=[dg.AssetDep(key) for key in extra]) if extra else spec
+
+    def _sources_read(self, manifest: Mapping[str, Any], unique_id: str) -> set[dg.AssetKey]:
+        """The keys of every dbt source a node reads, through any number of models."""
+        parents, seen, found = manifest["parent_map"], set(), set()
+        stack = list(parents.get(unique_id, []))
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node.startswith("source."):
+                found.add(self.get_asset_key(manifest["sources"][node]))
+            else:
+                stack.extend(parents.get(node, []))
+        return found
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):

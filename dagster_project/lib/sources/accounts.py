@@ -63,6 +63,15 @@ def read_accounts_export(export_dir: Path) -> tuple[list[dict], list[Reject]]:
     return add_account_tags(accounts, path.parent, rejects), rejects
 
 
+def merge_listings(*listings: list[dict]) -> list[dict]:
+    """One entry per account id, in id order; a later listing's entry wins (the live Organizations listing over
+    an export's)."""
+    merged: dict[str, dict] = {}
+    for listing in listings:
+        merged.update((account["Id"], account) for account in listing)
+    return [merged[k] for k in sorted(merged)]
+
+
 def add_account_tags(accounts: list[dict], folder: Path, rejects: list[Reject]) -> list[dict]:
     """Each account with "Tags" from its list-tags-for-resource file in `folder`; an account without that file
     has no "Tags" (not exported, not "untagged"), and a bad file is rejected while its account is kept."""
