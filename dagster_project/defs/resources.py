@@ -7,21 +7,38 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import psycopg
 from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource, DbtProject
 from psycopg import sql
+from pydantic import PrivateAttr
 
 from dagster_project.lib import settings
-from dagster_project.lib.warehouse import connection, runtime
+from dagster_project.lib.warehouse import connection, runtime, writer_lock
 
 dbt_project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The warehouse in use (embedded unless DCV_DATABASE_URL); migrations applied before first use."""
+    """The warehouse in use (embedded unless DCV_DATABASE_URL); migrations applied before first use.
+
+    While it lives (a whole in-process run, one step of a multiprocess run) it holds the warehouse's writer lock,
+    so runs started outside the run queue write one at a time (lib/warehouse/writer_lock.py)."""
+
+    _writer: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        run = context.run_id or "no run"
+        self._writer = writer_lock.acquire(self.url(), f"dcv run {run}",
+                                           wait=context.log.info if context.log else None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def url(self) -> str:
         return runtime.warehouse_url()

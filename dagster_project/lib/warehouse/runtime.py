@@ -18,6 +18,21 @@ storage:
   postgres:
     postgres_url:
       env: DCV_DAGSTER_STORAGE_URL
+# One writer at a time (docs/decisions.md): runs from the UI, the schedule and backfills wait in the run queue
+# for its one slot; `dagster asset materialize` and in-process runs, which skip the queue, take the warehouse's
+# writer lock instead (lib/warehouse/writer_lock.py).
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+# A run whose process died (killed, machine restarted) is marked failed instead of holding the run slot for ever:
+# `dagster dev`'s code server fails a run whose worker exits; the daemon fails runs stuck starting or canceling,
+# and any run still going after max_runtime_seconds (a full build at 1M detections takes ~5 min).
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 300
+  cancel_timeout_seconds: 300
+  max_runtime_seconds: 14400
+  poll_interval_seconds: 60
 telemetry:
   enabled: false
 """
