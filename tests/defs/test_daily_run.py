@@ -72,3 +72,22 @@ def test_the_run_leaves_no_partition_window_behind(daily_run):
     that day (a build by hand, the next step of an in-process run, the next test)."""
     _, _, window_left = daily_run
     assert window_left == {}
+
+
+def test_asset_pages_say_what_the_run_did_to_each_table(daily_run, dagster_instance):
+    """Each raw table of the ingest gets its own figures; each dbt table its row count and columns."""
+    import dagster as dg
+
+    def metadata(*key):
+        event = dagster_instance.get_latest_materialization_event(dg.AssetKey(list(key)))
+        return event.asset_materialization.metadata
+
+    counts, _, _ = daily_run
+    scans = metadata("raw", "scans")
+    assert scans["scans"].value == 2 and scans["by_status"].value == {"completed": 2}
+    assert metadata("raw", "detection_presence")["detections_live_on_last_day"].value == counts["detections"]
+    assert "new_contents" in metadata("raw", "detection_contents")
+    assert metadata("raw", "detection_contents").keys() != scans.keys()
+    gaps = metadata("marts", "coverage_gaps")
+    assert gaps["dagster/row_count"].value > 0
+    assert {"technique_id", "risk_score", "severity"} <= {c.name for c in gaps["dagster/column_schema"].value.columns}

@@ -89,3 +89,6 @@ def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseR
     yield dg.MaterializeResult(asset_key=["raw", "knowledge_documents"], metadata={"loads": dg.MetadataValue.json(loads)})
     yield dg.MaterializeResult(asset_key=["raw", "knowledge_objects"],
                                metadata={"objects": sum(d["objects"] for d in loads)})
+
+# each asset's page links to the function that computes it
+attack_bundles, knowledge_documents = dg.with_source_code_references([attack_bundles, knowledge_documents])

@@ -24,3 +24,6 @@ def navigator_layers(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     paths = write_layers(warehouse.url(), out_dir)
     context.log.info(f"wrote {len(paths)} layers to {out_dir}")
     return dg.MaterializeResult(metadata={"layers": len(paths), "directory": dg.MetadataValue.path(str(out_dir))})
+
+# each asset's page links to the function that computes it
+(navigator_layers,) = dg.with_source_code_references([navigator_layers])

@@ -39,3 +39,6 @@ def parsed_detection_logic(context: dg.AssetExecutionContext, warehouse: Warehou
                 "parser_version": PARSER_VERSION}
     yield dg.MaterializeResult(asset_key=["raw", "detection_logic"], metadata=metadata)
     yield dg.MaterializeResult(asset_key=["raw", "detection_signals"], metadata=metadata)
+
+# each asset's page links to the function that computes it
+(parsed_detection_logic,) = dg.with_source_code_references([parsed_detection_logic])

@@ -11,7 +11,9 @@ from pathlib import Path
 from unittest import mock
 
 import dagster as dg
+import psycopg
 from dagster_dbt import DbtCliResource, dbt_assets
+from psycopg import sql
 
 from dagster_project.defs.detections import assets as ingest
 from dagster_project.defs.partitions import daily_partitions, dbt_window_env
@@ -28,12 +30,19 @@ daily_sources = frozenset(
 )
 translator = ProjectTranslator(daily_sources)
 
+_sources = json.loads(dbt_project.manifest_path.read_text())["sources"].values()
 # Human-owned tables dbt reads (schema app): shown in their own group, never materialized by anything here.
 app_state = [
     dg.AssetSpec(translator.get_asset_key(source), group_name="app_state", kinds={"postgres"},
-                 description=source.get("description") or None)
-    for source in json.loads(dbt_project.manifest_path.read_text())["sources"].values()
-    if source["source_name"] == "app"
+                 description=source.get("description") or None, owners=["team:detection-engineering"])
+    for source in _sources if source["source_name"] == "app"
+]
+# Raw tables that dbt's own hooks keep (bookkeeping such as the change log's pruning mark), declared so they show
+# beside the ingest tables rather than as stray external assets; the dbt source says `meta: {written_by: dbt}`.
+dbt_bookkeeping = [
+    dg.AssetSpec(translator.get_asset_key(source), group_name="detections", kinds={"postgres"},
+                 description=source.get("description") or None, owners=["team:data-platform"])
+    for source in _sources if (source.get("meta") or {}).get("written_by") == "dbt"
 ]
 
 
@@ -47,8 +56,43 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     with mock.patch.dict(os.environ, dbt_window_env(context)):
         # dbt unit tests prove the models' logic on mocked rows: CI runs them (make test), a scan day need not
         invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test"], context=context)
-    yield from invocation.stream()
+    yield from _with_table_facts(invocation.stream(), warehouse)
     _keep_parse(context, invocation.target_path)
+
+
+def _with_table_facts(events, warehouse: WarehouseResource):
+    """Each built table's row count and columns on its asset page, read from the catalog by its asset key
+    (<schema>/<table>). dagster-dbt's fetch_row_counts/fetch_column_metadata name relations with the database
+    the manifest was parsed against, which PostgreSQL refuses as a cross-database reference whenever the
+    warehouse's database has another name (any external DCV_DATABASE_URL, every test database). Views are not
+    counted: that would run them. Autocommit: a transaction left open would hold its read locks on the tables it
+    counted while dbt goes on to replace them."""
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        for event in events:
+            # an Output's name is its asset key as an identifier: marts__coverage_gaps
+            path = (event.asset_key.path if isinstance(event, dg.AssetMaterialization)
+                    else event.output_name.split("__") if isinstance(event, dg.Output) else None)
+            facts = _table_facts(conn, path) if path else {}
+            if facts:
+                event = event.with_metadata({**event.metadata, **facts})
+            yield event
+
+
+def _table_facts(conn, path: list[str]) -> dict:
+    if len(path) != 2:
+        return {}
+    kind = conn.execute("select c.relkind from pg_class as c join pg_namespace as n on c.relnamespace = n.oid "
+                        "where n.nspname = %s and c.relname = %s", path).fetchone()
+    if not kind:
+        return {}
+    columns = conn.execute("select column_name, data_type from information_schema.columns "
+                           "where table_schema = %s and table_name = %s order by ordinal_position", path).fetchall()
+    facts = {"dagster/column_schema": dg.MetadataValue.table_schema(
+        dg.TableSchema(columns=[dg.TableColumn(name, data_type) for name, data_type in columns]))}
+    if kind[0] in ("r", "p", "m"):  # tables and materialized views; not plain views
+        query = sql.SQL("select count(*) from {}.{}").format(sql.Identifier(path[0]), sql.Identifier(path[1]))
+        facts["dagster/row_count"] = dg.MetadataValue.int(conn.execute(query).fetchone()[0])
+    return facts
 
 
 def _keep_parse(context: dg.AssetExecutionContext, run_target: Path) -> None:
@@ -67,6 +111,7 @@ def _keep_parse(context: dg.AssetExecutionContext, run_target: Path) -> None:
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
+    project=dbt_project,  # code references: each asset links to its SQL file
     dagster_dbt_translator=translator,
     exclude=PARTITIONED,
     name="dbt_models",
@@ -77,6 +122,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
+    project=dbt_project,  # code references: each asset links to its SQL file
     dagster_dbt_translator=translator,
     select=PARTITIONED,
     partitions_def=daily_partitions,

@@ -1,8 +1,8 @@
-"""Asset keys and groups for dbt nodes, derived from the manifest, never from name lists."""
+"""Asset keys, groups, owners and code references for dbt nodes, derived from the manifest, never from name lists."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -17,6 +17,10 @@ class ProjectTranslator(DagsterDbtTranslator):
     raw.detection_presence then depend on the ingest asset raw/detection_presence and run after it, whatever
     the source is called in dbt.
 
+    Owners come from dbt (`meta: {dagster: {owners: [...]}}`, set per folder in dbt_project.yml); each asset
+    links to its SQL file (code references), and its description is the model's own, without the SQL dagster-dbt
+    appends by default (the code reference opens it).
+
     A daily-partitioned model (tag `partitioned`) also depends directly on the daily ingest tables it reads
     through unpartitioned models (`daily_sources`; day D on day D). Dagster's asset backfill targets the
     partitioned assets of a date range by walking down from the partitioned roots through partitioned assets
@@ -25,7 +29,8 @@ class ProjectTranslator(DagsterDbtTranslator):
     """
 
     def __init__(self, daily_sources: Iterable[dg.AssetKey] = ()) -> None:
-        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                               enable_code_references=True))
         self.daily_sources = frozenset(daily_sources)
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
@@ -67,3 +72,11 @@ class ProjectTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] != "model" or not folders:
             return dbt_resource_props["resource_type"] + "s"
         return "_".join(folders[:2])
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return dbt_resource_props.get("description") or (
+            f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']} (no description in dbt yet)")
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        meta = dbt_resource_props.get("meta") or (dbt_resource_props.get("config") or {}).get("meta") or {}
+        return (meta.get("dagster") or {}).get("owners") or super().get_owners(dbt_resource_props)
