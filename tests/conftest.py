@@ -30,6 +30,8 @@ from dagster_project.lib.warehouse import connection, embedded, migrate
 from dagster_project.lib.warehouse.scratch import seeded_target
 
 TEMPLATE_DB = "dcv_test_template"
+# the partitions would otherwise start at the earliest day of whatever export the first importer pointed at
+os.environ.setdefault("DCV_PARTITION_START", "2026-01-01")
 
 
 def _free_port() -> int:

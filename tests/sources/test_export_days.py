@@ -10,7 +10,7 @@ import pytest
 
 from dagster_project.lib import settings
 from dagster_project.lib.detections.snapshots import SnapshotReader
-from dagster_project.lib.sources.days import plan_day, plan_days
+from dagster_project.lib.sources.days import first_local_day, plan_day, plan_days
 from dagster_project.lib.sources.exports import NotThatDay, dated_days, export_dir_for_day
 
 TODAY = date(2026, 12, 7)
@@ -149,3 +149,16 @@ def test_the_demo_writes_dated_sample_days_and_never_into_a_real_export(tmp_path
     (exports / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match=r"not generated sample days \(notes.txt\)"):
         sample_org.prepare_dated_export(exports)
+
+
+def test_partitions_start_at_the_earliest_local_day(tmp_path, monkeypatch):
+    """The Dagster partitions begin where the data does: the earliest dated export folder or snapshot day."""
+    monkeypatch.setenv("DCV_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DCV_EXPORT_DIR", str(tmp_path / "exports"))
+    assert first_local_day(settings.load()) is None  # nothing yet: the fixed fallback applies
+    dated(tmp_path / "exports", "2026-12-05", "2026-12-06")
+    (tmp_path / "exports" / "notes").mkdir()
+    assert first_local_day(settings.load()) == date(2026, 12, 5)
+    (tmp_path / "home" / "snapshots" / "export" / "2026-11-30").mkdir(parents=True)
+    (tmp_path / "home" / "snapshots" / "export" / "2026-13-01").mkdir()
+    assert first_local_day(settings.load()) == date(2026, 11, 30)
