@@ -54,10 +54,10 @@ deprecated_contents as (
         s.content_hash,
         dep.id
     from {{ ref('stg_detections__signals') }} as s
+    -- a configuration uses a retired finding type when it names it, or filters on a prefix narrower than a
+    -- family ('Recon:IAMUser/UserPerm'); a family ('Recon:IAMUser/'), as every GuardDuty detector and many
+    -- rules carry, still matches the types that replaced the retired ones, so it uses nothing retired
     inner join deprecations as dep
-        -- a configuration uses a retired finding type when it names it, or filters on a prefix narrower than a
-        -- family ('Recon:IAMUser/UserPerm'); a family ('Recon:IAMUser/'), as every GuardDuty detector and many
-        -- rules carry, still matches the types that replaced the retired ones, so it uses nothing retired
         on
             s.signal_value = dep.api_name
             or (s.signal_value not like '%/' and dep.api_name like s.signal_value || '%')
