@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
@@ -17,9 +17,9 @@ class ProjectTranslator(DagsterDbtTranslator):
     raw.detection_presence then depend on the ingest asset raw/detection_presence and run after it, whatever
     the source is called in dbt.
 
-    Owners come from dbt (`meta: {dagster: {owners: [...]}}`, set per folder in dbt_project.yml); each asset
-    links to its SQL file (code references), and its description is the model's own, without the SQL dagster-dbt
-    appends by default (the code reference opens it).
+    Owners come from dbt (`meta: {dagster: {owners: [...]}}`, set per folder in dbt_project.yml and read by
+    dagster-dbt); each asset links to its SQL file (code references), and its description is the model's own,
+    without the SQL dagster-dbt appends by default (the code reference opens it).
 
     A daily-partitioned model (tag `partitioned`) also depends directly on the daily ingest tables it reads
     through unpartitioned models (`daily_sources`; day D on day D). Dagster's asset backfill targets the
@@ -76,7 +76,3 @@ class ProjectTranslator(DagsterDbtTranslator):
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         return dbt_resource_props.get("description") or (
             f"dbt {dbt_resource_props['resource_type']} {dbt_resource_props['name']} (no description in dbt yet)")
-
-    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
-        meta = dbt_resource_props.get("meta") or (dbt_resource_props.get("config") or {}).get("meta") or {}
-        return (meta.get("dagster") or {}).get("owners") or super().get_owners(dbt_resource_props)

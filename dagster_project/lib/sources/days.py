@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dagster_project.lib.detections.snapshots import SnapshotReader
 from dagster_project.lib.settings import Settings
-from dagster_project.lib.sources.exports import DAY_FOLDER, NotThatDay, dated_days, export_dir_for_day
+from dagster_project.lib.sources.exports import NotThatDay, dated_days, export_dir_for_day
 
 
 def utc_today() -> date:
@@ -91,20 +91,7 @@ def plan_days(cfg: Settings, days: list[date], today: date | None = None) -> lis
 def first_local_day(cfg: Settings) -> date | None:
     """The earliest scan day the local sources hold: a dated export folder or a day of the local snapshot store.
     Read when the definitions load, so it never reaches the network (an s3:// export or store is not listed)."""
-    days = []
-    if not str(cfg.export_dir).startswith("s3://") and Path(cfg.export_dir).is_dir():
-        days += dated_days(cfg.export_dir)
+    folders = [] if str(cfg.export_dir).startswith("s3://") else [Path(cfg.export_dir)]
     if cfg.snapshot_dir.is_dir():
-        for source in cfg.snapshot_dir.iterdir():
-            if source.is_dir():
-                days += [date.fromisoformat(d.name) for d in source.iterdir()
-                         if d.is_dir() and DAY_FOLDER.match(d.name) and _is_day(d.name)]
-    return min(days, default=None)
-
-
-def _is_day(name: str) -> bool:
-    try:
-        date.fromisoformat(name)
-    except ValueError:
-        return False
-    return True
+        folders += [source for source in cfg.snapshot_dir.iterdir() if source.is_dir()]
+    return min((day for folder in folders if folder.is_dir() for day in dated_days(folder)), default=None)
