@@ -38,6 +38,10 @@ _TOKEN = re.compile(r"""
     )""", re.VERBOSE)
 
 
+# CloudWatch's NUMBER: an optional sign, an integer or decimal, an optional exponent (`+1000`, `10e-3`, `55.5`)
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def tokenize(text: str) -> list[tuple[str, str]]:
     tokens, pos = [], 0
     text = text.rstrip()
@@ -121,7 +125,7 @@ class _Parser:
         if kind == "regex":
             return {"value": text[1:-1], "kind": "regex"}
         if kind == "word":
-            if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            if NUMBER.fullmatch(text):
                 return {"value": text, "kind": "number"}
             return {"value": text, "kind": "wildcard" if "*" in text else "string"}
         raise FilterSyntaxError(f"expected a value, found {text or 'end of pattern'!r}")
