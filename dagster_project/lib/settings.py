@@ -72,6 +72,16 @@ class Settings:
         return repos
 
     @property
+    def replay_scenario_folders(self) -> list[Path]:
+        """Folders of replay scenarios (docs/replay.md): DCV_REPLAY_SCENARIOS (comma-separated), else Stratus Red
+        Team and TrailDiscover in shared_dir when present, plus $DCV_HOME/scenarios (your own) when it exists."""
+        listed = _csv("DCV_REPLAY_SCENARIOS")
+        if listed:
+            return [Path(p).expanduser() for p in listed]
+        folders = [self.shared_dir / "stratus-red-team", self.shared_dir / "traildiscover", self.home / "scenarios"]
+        return [f for f in folders if f.is_dir()]
+
+    @property
     def read_workers(self) -> int:
         """Processes reading and hashing export files while the load streams them (DCV_EXPORT_WORKERS; 1 =
         in the loading process). Default: one per CPU."""

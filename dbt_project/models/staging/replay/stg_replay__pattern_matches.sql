@@ -1,0 +1,5 @@
+select
+    pattern_id,
+    scenario_key,
+    record_ordinals
+from {{ source('replay', 'replay_pattern_matches') }}
