@@ -112,20 +112,21 @@ def parse_records(name: str, data: bytes) -> list[Any]:
     raise ScenarioFileError("not CloudTrail JSON: expected a list of records, {\"Records\": [...]} or one record")
 
 
-def checked_records(key: str, files: list[tuple[str, bytes]], rejects: list[Reject]) -> list[ScenarioRecord]:
-    """The CloudTrail records of a scenario's files, numbered in file order; a bad file or record is a reject."""
+def checked_records(root: Path, files: list[tuple[str, bytes]], rejects: list[Reject]) -> list[ScenarioRecord]:
+    """The CloudTrail records of a scenario's files (paths relative to `root`), numbered in file order; a bad file
+    or record is a reject naming the file."""
     records: list[ScenarioRecord] = []
     for name, data in files:
         try:
             items = parse_records(name, data)
         except ScenarioFileError as exc:
-            rejects.append((f"{key}: {name}", str(exc), data[:2000].decode("utf-8", "replace")))
+            rejects.append((str(root / name), str(exc), data[:2000].decode("utf-8", "replace")))
             continue
         for i, item in enumerate(items):
             missing = [k for k in ("eventSource", "eventName")
                        if not (isinstance(item, dict) and isinstance(item.get(k), str) and item[k])]
             if missing:
-                rejects.append((f"{key}: {name} record {i}",
+                rejects.append((f"{root / name} record {i}",
                                 "not a CloudTrail record: no " + " or ".join(missing),
                                 json.dumps(item, default=str)[:2000]))
                 continue
@@ -165,9 +166,9 @@ def read_stratus(folder: Path) -> FolderRead:
             else (None, None, [])
         data = log.read_bytes()
         log_ref = log.relative_to(folder).as_posix()
-        records = checked_records(key, [(log_ref, data)], rejects)
+        records = checked_records(folder, [(log_ref, data)], rejects)
         if not records:
-            rejects.append((f"{key}: {log_ref}", "no CloudTrail record to replay", None))
+            rejects.append((str(log), "no CloudTrail record to replay", None))
             continue
         listing = [(log_ref, _sha(data))]
         if page.is_file():
@@ -204,14 +205,13 @@ def read_traildiscover(folder: Path) -> FolderRead:
             if not isinstance(event, dict):
                 raise ValueError("not a JSON object")
         except (ValueError, UnicodeDecodeError) as exc:
-            rejects.append((f"{key}: {meta.relative_to(folder).as_posix()}", f"not a TrailDiscover event ({exc})",
-                            None))
+            rejects.append((str(meta), f"not a TrailDiscover event ({exc})", None))
             continue
         data = examples.read_bytes()
         ref = examples.relative_to(folder).as_posix()
-        records = checked_records(key, [(ref, data)], rejects)
+        records = checked_records(folder, [(ref, data)], rejects)
         if not records:
-            rejects.append((f"{key}: {ref}", "no CloudTrail record to replay", None))
+            rejects.append((str(examples), "no CloudTrail record to replay", None))
             continue
         ids = sorted(set(_ids(event.get("mitreAttackTechniques")) + _ids(event.get("mitreAttackSubTechniques"))))
         incidents = [{"description": str(i.get("description") or i.get("link")), "link": str(i["link"])}
@@ -235,29 +235,29 @@ def read_user_folder(folder: Path) -> FolderRead:
         key = f"{source}/{directory.name}"
         spec_file = directory / SCENARIO_FILE
         if not spec_file.is_file():
-            rejects.append((f"{key}", f"no {SCENARIO_FILE}: a scenario names its ATT&CK technique there", None))
+            rejects.append((str(directory), f"no {SCENARIO_FILE}: a scenario names its ATT&CK technique there", None))
             continue
         spec_bytes = spec_file.read_bytes()
         try:
             spec = yaml.safe_load(spec_bytes)
         except yaml.YAMLError as exc:
-            rejects.append((f"{key}: {SCENARIO_FILE}", f"not YAML ({exc})", spec_bytes[:2000].decode("utf-8", "replace")))
+            rejects.append((str(spec_file), f"not YAML ({exc})", spec_bytes[:2000].decode("utf-8", "replace")))
             continue
         if not isinstance(spec, dict):
-            rejects.append((f"{key}: {SCENARIO_FILE}", "not a mapping (technique_ids, name, ...)", None))
+            rejects.append((str(spec_file), "not a mapping (technique_ids, name, ...)", None))
             continue
         ids = spec.get("technique_ids") or ([spec["technique_id"]] if spec.get("technique_id") else [])
         ids = [str(i).strip() for i in (ids if isinstance(ids, list) else [ids])]
         bad = [i for i in ids if not TECHNIQUE_ID.fullmatch(i)]
         if not ids or bad:
-            rejects.append((f"{key}: {SCENARIO_FILE}", "technique_ids must list ATT&CK ids like T1098.001"
+            rejects.append((str(spec_file), "technique_ids must list ATT&CK ids like T1098.001"
                             + (f" (not: {', '.join(bad)})" if bad else " (none given)"), None))
             continue
         files = sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(_RECORD_SUFFIXES))
         loaded = [(p.relative_to(folder).as_posix(), p.read_bytes()) for p in files]
-        records = checked_records(key, loaded, rejects)
+        records = checked_records(folder, loaded, rejects)
         if not records:
-            rejects.append((key, "no CloudTrail record to replay (*.json, *.jsonl, optionally .gz)", None))
+            rejects.append((str(directory), "no CloudTrail record to replay (*.json, *.jsonl, optionally .gz)", None))
             continue
         incidents = [{"description": str(i.get("description") or i.get("link")), "link": str(i["link"])}
                      for i in spec.get("incidents") or [] if isinstance(i, dict) and i.get("link")]

@@ -80,6 +80,6 @@ select
     account_id,
     scenario_key::varchar(300) as scenario_key,
     false as fired,
-    null::integer [] as matched_records,
-    null::text [] as matched_event_names
+    null::integer[] as matched_records,
+    null::text[] as matched_event_names
 from silent

@@ -7,14 +7,14 @@ with
 
 steps as (
     select
-        incident ->> 'link' as incident_link,
-        min(incident ->> 'description') as incident_name,
+        i.incident ->> 'link' as incident_link,
+        min(i.incident ->> 'description') as incident_name,
         s.scenario_key,
         min(s.scenario_name) as step_name,
         min(s.technique_ids) as technique_ids
     from {{ ref('stg_replay__scenarios') }} as s
     cross join lateral jsonb_array_elements(s.incidents) as i (incident)
-    group by incident ->> 'link', s.scenario_key
+    group by i.incident ->> 'link', s.scenario_key
 ),
 
 caught as (
