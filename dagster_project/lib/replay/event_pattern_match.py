@@ -2,9 +2,10 @@
 
     matcher = compile_event_pattern('{"source": ["aws.iam"], "detail": {"eventName": ["CreateUser"]}}')
     matcher.matches(eventbridge_envelope(record))       # -> True / False
-    matcher.candidate_keys                               # -> {("iam.amazonaws.com", "CreateUser")}
+    matcher.candidate_keys      # -> {("iam.amazonaws.com", "CreateUser"), ("iam", "CreateUser")}
 
-Semantics follow AWS's documentation and its open-source matcher (aws/event-ruler), docs/replay.md "Matchers":
+Semantics follow AWS's documentation and its open-source matcher, aws/event-ruler (docs/decisions.md,
+"Replay matchers"):
 - a pattern is a JSON object; every field it names must match (AND), a field matches when any of the values in
   its array matches (OR); `$or` takes a list of sub-patterns, any of which may match;
 - string matching is exact and case-sensitive unless `equals-ignore-case` says otherwise;

@@ -4,7 +4,7 @@
     matcher.matches(record)            # the record's JSON, as CloudTrail delivers it to CloudWatch Logs
     matcher.candidate_keys             # -> {(None, "ConsoleLogin")}
 
-Three syntaxes, as the CloudWatch Logs guide documents them (docs/replay.md "Matchers"):
+Three syntaxes, as the CloudWatch Logs guide documents them (docs/decisions.md "Replay matchers"):
 - empty: matches every log event;
 - JSON, `{ SELECTOR OP VALUE && ( ... || ... ) }`: evaluated on the record (parsed by parsing/filter_pattern.py,
   which the mapping engine shares);
