@@ -170,6 +170,8 @@ def test_or_nests_inside_objects():
     ({"n": [{"anything-but": ["a", 1]}]}, "strings or numbers"),
     ({"n": [{"anything-but": {"numeric": [">", 1]}}]}, "does not accept 'numeric'"),
     ({"$or": [{"a": ["x"]}, "b"]}, "$or takes"),
+    ({"$or": [{"a": ["x"]}]}, "at least two objects"),
+    ({"n": [{"anything-but": {"prefix": ""}}]}, "must not be empty"),
     ({"n": [{"prefix": 5}]}, "prefix must be given a string"),
 ])
 def test_invalid_patterns_name_the_problem(pattern, reason):

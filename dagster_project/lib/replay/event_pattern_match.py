@@ -216,6 +216,8 @@ def _anything_but(arg: Any) -> Test:
             "equals-ignore-case": _ignore_case, "wildcard": _wildcard}
         if op not in builders:
             raise PatternError(f"anything-but does not accept {op!r} (prefix, suffix, equals-ignore-case, wildcard)")
+        if op in ("prefix", "suffix") and inner_arg in ("", []):
+            raise PatternError(f"anything-but {op} must not be empty")
         inner = _one_or_many(op, inner_arg, builders[op])
         return lambda v: not inner(v)
     values = arg if isinstance(arg, list) else [arg]
@@ -362,8 +364,8 @@ def _compile_object(pattern: dict[str, Any], path: str) -> _Object:
     for key, value in pattern.items():
         where = f"{path}.{key}" if path else key
         if key == "$or":
-            if not isinstance(value, list) or not value or not all(isinstance(b, dict) for b in value):
-                raise PatternError(f"{where}: $or takes a non-empty list of objects")
+            if not isinstance(value, list) or len(value) < 2 or not all(isinstance(b, dict) for b in value):
+                raise PatternError(f"{where}: $or takes a list of at least two objects")
             node.ors.append([_compile_object(b, path) for b in value])
         elif isinstance(value, dict):
             if not value:
