@@ -18,6 +18,7 @@ from dagster_project.lib.exports.coverage_layers import (
     Cell,
     Coverage,
     Evidence,
+    Replayed,
     build_layers,
     coverage_min_confidence,
     read_coverage,
@@ -143,6 +144,30 @@ def test_the_organization_divides_by_every_account_in_scope(org):
     assert t1078["showSubtechniques"] is True
     assert layer["T1078.004"]["score"] == 100 and layer["T1078.004"]["comment"] == "covered in 5 of 5 accounts"
     assert {"name": "covered in", "value": "acct-1 (111111111111)"} in layer["T1021.008"]["metadata"]
+
+
+def test_replay_stands_beside_the_claim(org):
+    """docs/replay.md: each account layer says what replay saw of a technique; organization-replay.json scores the
+    share of accounts where a detection that alerts fires on a scenario of it."""
+    first, fifth = "111111111111", "555555555555"
+    org.replay.extend([
+        Replayed(first, "T1078.004", "confirmed", True, True, 5, 2, ("cis-3.3-root-login",)),
+        Replayed(fifth, "T1078.004", "not_confirmed", True, False, 5, 0),
+        Replayed(fifth, "T1098", "fires_unclaimed", False, True, 3, 1, ("iam-changes",)),
+    ])
+    layers = build_layers(org)
+    one, five = _by_id(layers["account-111111111111.json"]), _by_id(layers["account-555555555555.json"])
+    assert one["T1078.004"]["comment"].endswith(
+        "; replay: confirmed, fires on 2 of its 5 scenarios (cis-3.3-root-login)")
+    assert {"name": "replay", "value": "not_confirmed"} in five["T1078.004"]["metadata"]
+    assert "replay: not confirmed" in five["T1078.004"]["comment"] and five["T1078.004"]["score"] == 100
+    assert "no counting detection is mapped to it" in five["T1098"]["comment"] and five["T1098"]["score"] == 0
+    replay = _by_id(layers["organization-replay.json"])
+    assert set(replay) == {"T1078", "T1078.004", "T1098"}  # the parent shown for its sub-technique
+    assert replay["T1078.004"]["score"] == 20  # confirmed in 1 of the 5 accounts it is in scope for
+    assert replay["T1078.004"]["comment"] == ("replay-confirmed in 1 of 5 accounts, claimed covered in 2; 5 "
+                                             "scenarios; claimed but not confirmed in acct-5")
+    assert replay["T1098"]["score"] == 20 and replay["T1078"].get("score") is None
 
 
 def test_the_gaps_layer_scores_the_highest_open_risk(org):

@@ -12,12 +12,14 @@ from dagster_project.lib.exports.coverage_layers import write_layers
     key=["exports", "navigator_layers"],
     group_name="exports",
     deps=[["marts", name] for name in ("coverage_history", "coverage_scores", "coverage_gaps", "detection_mappings",
-                                       "detections", "detection_health_findings", "accounts", "mitre_techniques")],
+                                       "detections", "detection_health_findings", "accounts", "mitre_techniques",
+                                       "replay_technique_coverage")],
     kinds={"python", "json"},
     description="ATT&CK Navigator layers (format 4.5; docs/coverage-semantics.md \"Navigator layers\"): every "
     "in-scope technique scored (0 = not covered), comment = why, metadata = the detections that count; one file "
     "per account, organization.json (share of accounts covered) and organization-gaps.json (highest open risk), "
-    "in $DCV_HOME/layers.",
+    "in $DCV_HOME/layers; with replay results, each technique's replay state in the comments and "
+    "organization-replay.json (share of accounts where replay confirms it; docs/replay.md).",
 )
 def navigator_layers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     out_dir = settings.load().home / "layers"

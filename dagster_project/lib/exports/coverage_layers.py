@@ -14,7 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -107,6 +107,15 @@ inner join marts.mitre_versions as v on t.version_id = v.id and v.is_active
 
 ATTACK_VERSION = "select version from marts.mitre_versions where is_active"
 
+# replay beside the claim (docs/replay.md): techniques with scenarios, or that an alerting detection fires on
+REPLAY = """
+select a.account_identifier, r.attack_technique_id, r.replay_status, r.claimed_covered, r.replay_confirmed,
+    r.scenario_count, r.scenarios_fired, coalesce(r.firing_detection_names, '{}')
+from marts.replay_technique_coverage as r
+inner join marts.accounts as a on r.account_id = a.id
+where r.scenario_count > 0 or r.replay_confirmed
+"""
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -132,6 +141,20 @@ class Evidence:
     rationale: str | None = None  # the strongest mapping's
 
 
+@dataclass(frozen=True)
+class Replayed:
+    """What replay says of a technique in an account (replay_technique_coverage)."""
+
+    account: str
+    technique: str
+    status: str  # confirmed / not_confirmed / claimed_no_scenario / fires_unclaimed / not_covered
+    claimed: bool
+    confirmed: bool  # a detection that alerts today fires on a scenario of the technique
+    scenarios: int
+    scenarios_fired: int
+    detections: tuple[str, ...] = ()  # those that fire, by name (the first few)
+
+
 @dataclass
 class Coverage:
     attack_version: str
@@ -139,6 +162,7 @@ class Coverage:
     cells: list[Cell]
     evidence: list[Evidence]
     platforms: dict[str, tuple[str, ...]]  # technique -> ATT&CK platforms (for the layer's platform filter)
+    replay: list[Replayed] = field(default_factory=list)
 
 
 def coverage_min_confidence() -> float:
@@ -159,7 +183,11 @@ def read_coverage(url: str, min_confidence: float | None = None) -> Coverage:
                     for account, technique, names, count, rationale
                     in conn.execute(EVIDENCE, {"min_confidence": threshold})]
         platforms = {technique: tuple(p or ()) for technique, p in conn.execute(PLATFORMS)}
-    return Coverage(version, accounts, cells, evidence, platforms)
+        replay = []
+        if conn.execute("select to_regclass('marts.replay_technique_coverage')").fetchone()[0] is not None:
+            replay = [Replayed(account, technique, status, claimed, confirmed, n, fired, tuple(names))
+                      for account, technique, status, claimed, confirmed, n, fired, names in conn.execute(REPLAY)]
+    return Coverage(version, accounts, cells, evidence, platforms, replay)
 
 
 def _label(names: dict[str, str], account: str) -> str:
@@ -209,11 +237,24 @@ def _gap_comment(cell: Cell) -> str:
     return state
 
 
+def _replay_comment(seen: Replayed) -> str:
+    if seen.status == "confirmed":
+        return (f"replay: confirmed, fires on {seen.scenarios_fired} of its {seen.scenarios} scenarios "
+                f"({', '.join(seen.detections[:3])})")
+    if seen.status == "not_confirmed":
+        return f"replay: not confirmed, no detection that alerts fires on its {seen.scenarios} scenarios"
+    if seen.confirmed:
+        return (f"replay: fires on {seen.scenarios_fired} of its {seen.scenarios} scenarios "
+                f"({', '.join(seen.detections[:3])}) although no counting detection is mapped to it")
+    return f"replay: {seen.scenarios} scenarios, none caught"
+
+
 def account_layer(account: str, account_name: str, cells: list[Cell], evidence: list[Evidence],
                   coverage: Coverage) -> dict:
     """Every in-scope technique of the account: 100 covered, the parent's share of covered sub-techniques when
-    partly covered, 0 not covered; the counting detections as evidence."""
+    partly covered, 0 not covered; the counting detections as evidence, and what replay says beside it."""
     by_technique = {found.technique: found for found in evidence}
+    replayed = {r.technique: r for r in coverage.replay if r.account == account}
     subs = _subtechniques(cells)
     in_scope = {cell.technique for cell in cells}
     scores = []
@@ -240,6 +281,10 @@ def account_layer(account: str, account_name: str, cells: list[Cell], evidence: 
                        f"({_listed(covered_children)}), not the technique itself; {_gap_comment(cell)}")
         else:
             comment = f"not covered: {_gap_comment(cell)}"
+        seen = replayed.get(cell.technique)
+        if seen:
+            comment += f"; {_replay_comment(seen)}"
+            extra = (*extra, ("replay", seen.status))
         scored_child = any(c.score > 0 for c in children)
         scores.append(TechniqueScore(cell.technique, 100 * cell.score, comment,
                                      names if cell.covered or cell.score > 0 else (),
@@ -292,6 +337,40 @@ def organization_layer(coverage: Coverage) -> dict:
                        "covered on their latest scan day; 0 = in scope and covered nowhere",
                        coverage.attack_version, scores,
                        platforms=_platform_filter(per_technique, coverage.platforms))
+
+
+def replay_layer(coverage: Coverage) -> dict:
+    """Per technique with replay scenarios: the share of the accounts it is in scope for where a detection that
+    alerts fires on one of them (replay-confirmed), beside how many claim it covered (organization.json)."""
+    names = coverage.accounts
+    in_scope: dict[str, int] = defaultdict(int)
+    for cell in coverage.cells:
+        in_scope[cell.technique] += 1
+    per_technique: dict[str, list[Replayed]] = defaultdict(list)
+    for seen in coverage.replay:
+        if seen.technique in in_scope and seen.scenarios:
+            per_technique[seen.technique].append(seen)
+    scores = []
+    for technique, seen in sorted(per_technique.items()):
+        confirmed = sorted(r.account for r in seen if r.confirmed)
+        claimed = sum(r.claimed for r in seen)
+        unconfirmed = sorted(r.account for r in seen if r.status == "not_confirmed")
+        comment = (f"replay-confirmed in {len(confirmed)} of {in_scope[technique]} accounts, claimed covered in "
+                   f"{claimed}; {seen[0].scenarios} scenarios")
+        if unconfirmed:
+            comment += f"; claimed but not confirmed in {_listed([names.get(a, a) for a in unconfirmed], 3)}"
+        extra = tuple(("confirmed in", _label(names, a)) for a in confirmed[:MAX_LISTED])
+        scores.append(TechniqueScore(technique, 100 * len(confirmed) / in_scope[technique], comment,
+                                     show_subtechniques="." in technique and bool(confirmed), metadata=extra))
+    parents = {_parent(s.technique_id) for s in scores} - {None}
+    shown = {s.technique_id for s in scores}
+    scores += [TechniqueScore(parent, None, "shown for its sub-techniques' scenarios", show_subtechniques=True)
+               for parent in sorted(parents - shown) if parent]
+    return build_layer("organization replay-confirmed coverage",
+                       "techniques with replay scenarios (docs/replay.md): share of the accounts each is in scope for "
+                       "where a detection that alerts today fires on one of its scenarios' CloudTrail records; "
+                       "techniques without scenarios are not on this layer",
+                       coverage.attack_version, scores, platforms=_platform_filter(per_technique, coverage.platforms))
 
 
 def gaps_layer(coverage: Coverage) -> dict:
@@ -347,7 +426,8 @@ def gaps_layer(coverage: Coverage) -> dict:
 
 
 def build_layers(coverage: Coverage) -> dict[str, dict]:
-    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json."""
+    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json and, with
+    replay results, organization-replay.json."""
     cells: dict[str, list[Cell]] = defaultdict(list)
     for cell in coverage.cells:
         cells[cell.account].append(cell)
@@ -361,6 +441,8 @@ def build_layers(coverage: Coverage) -> dict[str, dict]:
             layers[file] = account_layer(account, name, cells[account], evidence.get(account, []), coverage)
     layers["organization.json"] = organization_layer(coverage)
     layers["organization-gaps.json"] = gaps_layer(coverage)
+    if coverage.replay:
+        layers["organization-replay.json"] = replay_layer(coverage)
     return layers
 
 

@@ -69,6 +69,91 @@ from marts.v_detection_health_summary
 """
 
 
+# replay (docs/replay.md): claimed coverage beside what a detection that alerts today fires on, per account
+REPLAY_PER_ACCOUNT = """
+select a.account_identifier, a.account_name,
+    count(*) filter (where r.claimed_covered) as claimed,
+    count(*) filter (where r.replay_status = 'confirmed') as confirmed,
+    count(*) filter (where r.replay_status = 'not_confirmed') as not_confirmed,
+    count(*) filter (where r.replay_status = 'claimed_no_scenario') as no_scenario,
+    count(*) filter (where r.replay_status = 'fires_unclaimed') as unclaimed
+from marts.replay_technique_coverage as r
+inner join marts.accounts as a on r.account_id = a.id
+group by a.account_identifier, a.account_name
+order by a.account_identifier
+"""
+
+REPLAY_SCENARIOS = """
+select count(*), count(*) filter (where cardinality(technique_ids) > 0), coalesce(sum(record_count), 0),
+    (select count(*) from raw.quarantine where source = 'replay_scenarios')
+from marts.replay_scenarios
+"""
+
+# mapped, alerting, replayable, scenarios of the technique exist, and it fires on none: strongest claims first
+NEVER_FIRE = """
+select d.name, v.attack_technique_id, dm.confidence_score, v.replay_note, count(*) as accounts,
+    (select string_agg(e, ', ') from (
+        select distinct split_part(unnest(s.event_names), ':', 2) as e
+        from marts.replay_scenario_techniques as st
+        inner join marts.replay_scenarios as s on st.scenario_key = s.scenario_key
+        where st.technique_id = v.technique_id order by 1 limit 6) as events) as scenario_events
+from marts.detection_mapping_validations as v
+inner join marts.detection_mappings as dm on v.mapping_id = dm.id
+inner join marts.detections as d on v.detection_id = d.id
+where v.validation_status = 'not_confirmed' and d.is_current and d.status = 'enabled'
+group by d.name, v.technique_id, v.attack_technique_id, dm.confidence_score, v.replay_note
+order by dm.confidence_score desc, accounts desc, d.name, v.attack_technique_id
+limit 3
+"""
+
+# the two incidents with the most steps, and per account which steps its detections would have caught
+INCIDENTS = """
+with top as (
+    select incident_link, min(incident_name) as incident_name, count(distinct scenario_key) as steps
+    from marts.replay_incident_steps
+    group by incident_link
+    order by steps desc, incident_link
+    limit 2
+)
+select top.incident_name, top.incident_link, top.steps, a.account_identifier,
+    count(*) filter (where s.caught) as caught,
+    string_agg(split_part(s.scenario_key, '/', 3), ', ' order by s.scenario_key) filter (where s.caught)
+from top
+inner join marts.replay_incident_steps as s on top.incident_link = s.incident_link
+inner join marts.accounts as a on s.account_id = a.id
+group by top.incident_name, top.incident_link, top.steps, a.account_identifier
+order by top.steps desc, top.incident_link, a.account_identifier
+"""
+
+
+def replay_lines(conn: psycopg.Connection) -> list[str]:
+    """Claimed vs replay-confirmed coverage per account, three mappings that never fire, and the incident lens
+    for two incidents; nothing when the warehouse has no replay marts yet."""
+    if conn.execute("select to_regclass('marts.replay_technique_coverage')").fetchone()[0] is None:
+        return []
+    scenarios, with_technique, records, quarantined = conn.execute(REPLAY_SCENARIOS).fetchone()
+    lines = ["", f"  replay: {scenarios} scenarios ({with_technique} with an ATT&CK technique), {records} CloudTrail "
+                 f"records, {quarantined} files or records quarantined",
+             f"  {'account':<14} {'name':<28} {'claimed':>8} {'confirmed':>10} {'not confirmed':>14} "
+             f"{'no scenario':>12} {'fires, unclaimed':>17}"]
+    lines += [f"  {ident:<14} {(name or '')[:28]:<28} {claimed:>8} {confirmed:>10} {not_confirmed:>14} "
+              f"{no_scenario:>12} {unclaimed:>17}"
+              for ident, name, claimed, confirmed, not_confirmed, no_scenario, unclaimed
+              in conn.execute(REPLAY_PER_ACCOUNT).fetchall()]
+    never = conn.execute(NEVER_FIRE).fetchall()
+    if never:
+        lines += ["", "  mapped but never firing on the technique's scenarios:"]
+        lines += [f"    {name} -> {tid} (confidence {conf}, {accounts} accounts): {note}; they hold {events}, ..."
+                  for name, tid, conf, note, accounts, events in never]
+    shown = None
+    for name, link, steps, account, caught, which in conn.execute(INCIDENTS).fetchall():
+        if link != shown:
+            lines += ["", f"  incident: {name[:80]} ({steps} steps)", f"    {link}"]
+            shown = link
+        lines.append(f"    {account:<14} caught {caught} of {steps}: {which or '-'}")
+    return lines
+
+
 def render(url: str, layers_dir: str | None = None, day: date | None = None) -> str:
     """The summary of `day` (default: the latest scan day in marts.scan_snapshots)."""
     with psycopg.connect(url) as conn:
@@ -81,6 +166,7 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
         gaps = conn.execute(TOP_GAPS).fetchall()
         open_gaps, critical, high, gap_techniques = conn.execute(GAPS).fetchone()
         healthy, degraded, broken, unknown = conn.execute(HEALTH).fetchone()
+        replay = replay_lines(conn)
     now = "" if day == latest else f"now (latest day loaded, {latest}): "
     lines = [
         "",
@@ -99,6 +185,7 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
     lines += [f"  top gaps by risk:  {'risk':>6} {'severity':<8} {'technique':<10} {'name':<40} accounts"]
     lines += [f"  {'':<18} {risk:>6} {severity:<8} {tid:<10} {tname[:40]:<40} {accounts:>8}"
               for tid, tname, severity, risk, accounts in gaps]
+    lines += replay
     if layers_dir:
         lines += ["", f"  ATT&CK Navigator layers: {layers_dir}"]
     return "\n".join(lines) + "\n"
