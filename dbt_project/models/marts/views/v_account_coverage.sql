@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 
 -- Current coverage per account (spec's v_account_coverage), on the semantics of coverage_scores rather than
--- the spec's raw count of mapped techniques: in scope, current version, roll-up without false parents.
+-- the spec's raw count of mapped techniques: in scope, current version, roll-up without false parents; beside it,
+-- what replay confirms (replay_technique_coverage, docs/replay.md).
 with
 
 -- not materialized: referenced twice, it would otherwise be computed for every account before the caller's
@@ -32,6 +33,16 @@ scope as (
     group by provider_id
 ),
 
+-- not materialized, like latest: one account's rows through the (account_id, replay_status) index
+replay as not materialized (
+    select
+        account_id,
+        count(*) filter (where replay_confirmed) as replay_confirmed_techniques,
+        count(*) filter (where replay_status = 'not_confirmed') as claimed_not_confirmed_techniques
+    from {{ ref('replay_technique_coverage') }}
+    group by account_id
+),
+
 enabled as (
     select
         account_id,
@@ -49,9 +60,12 @@ select
     scope.total_techniques,
     round(100.0 * coalesce(covered.covered_techniques, 0) / nullif(scope.total_techniques, 0), 2)
         as coverage_percentage,
-    latest.calculated_at
+    latest.calculated_at,
+    coalesce(replay.replay_confirmed_techniques, 0) as replay_confirmed_techniques,
+    coalesce(replay.claimed_not_confirmed_techniques, 0) as claimed_not_confirmed_techniques
 from {{ ref('accounts') }} as a
 left join latest on a.id = latest.account_id
 left join covered on a.id = covered.account_id
 left join scope on a.provider_id = scope.provider_id
 left join enabled on a.id = enabled.account_id
+left join replay on a.id = replay.account_id
