@@ -137,6 +137,18 @@ def test_prefix_and_suffix_ignore_case_and_wildcard_escapes():
     assert not _m({"f": [{"cidr": "2001:db8::/32"}]}, {"f": "10.0.0.1"})
 
 
+def test_wildcards_never_backtrack():
+    """A wildcard of many stars against a long value: linear, where a regular expression takes exponential time."""
+    matcher = compile_event_pattern({"f": [{"wildcard": "*a" * 40 + "*b"}]})
+    start = time.perf_counter()
+    assert not matcher.matches({"f": "a" * 20_000})
+    assert matcher.matches({"f": "a" * 20_000 + "b"})
+    assert time.perf_counter() - start < 1
+    assert _m({"f": [{"wildcard": "ab*ba"}]}, {"f": "aba"}) is False  # prefix and suffix may not overlap
+    assert _m({"f": [{"wildcard": "ab*ba"}]}, {"f": "abba"})
+    assert _m({"f": [{"wildcard": "*"}]}, {"f": ""})
+
+
 def test_or_nests_inside_objects():
     """event-ruler README, "Nested Or and And"."""
     pattern = {"source": ["aws.cloudwatch"], "$or": [

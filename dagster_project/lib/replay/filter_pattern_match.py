@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dagster_project.lib.parsing import filter_pattern
-from dagster_project.lib.replay.event_pattern_match import MISSING, Key, PatternError
+from dagster_project.lib.replay.event_pattern_match import MISSING, Key, PatternError, collector_paused
 
 __all__ = ["FilterPatternMatcher", "PatternError", "compile_filter_pattern", "log_line"]
 
@@ -161,8 +161,8 @@ def _compile_tree(tree: dict[str, Any]) -> Test:
 # ---------------------------------------------------------------------------------------------- terms
 
 _TERM = re.compile(r"""\s*(?P<mod>[?-]?)\s*(?:
-      "(?P<quoted>(?:[^"\\]|\\.)*)"
-    | %(?P<regex>(?:[^%\\]|\\.)*)%
+      "(?P<quoted>[^"\\]*(?:\\.[^"\\]*)*)"
+    | %(?P<regex>[^%\\]*(?:\\.[^%\\]*)*)%
     | (?P<word>[^\s"]+)
     )""", re.VERBOSE)
 
@@ -314,6 +314,11 @@ ANY: frozenset[Key] = frozenset({(None, None)})
 
 def compile_filter_pattern(pattern: str) -> FilterPatternMatcher:
     """Validate and compile; PatternError names what is wrong."""
+    with collector_paused():
+        return _compile(pattern)
+
+
+def _compile(pattern: str) -> FilterPatternMatcher:
     if pattern is None or not str(pattern).strip():
         return FilterPatternMatcher(pattern or "", "empty", lambda record, raw: True, ANY)
     text = str(pattern)
