@@ -111,6 +111,17 @@ def test_terms_match_the_raw_text_case_sensitively():
     assert _m("%^\\[ERROR%", {}, fatal) and not _m("%^ERROR%", {}, fatal)
 
 
+def test_documented_regex_examples():
+    """The CloudWatch Logs guide's "Supported regular expressions" examples."""
+    assert _m(r"%\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}%", {}, "from 10.0.12.7 denied")
+    assert _m("%[Ee]rror|[Ff]ail%", {}, "Task failed") and not _m("%[Ee]rror|[Ff]ail%", {}, "ok")
+    assert _m("%^[hc]at%", {}, "hat trick") and not _m("%^[hc]at%", {}, "a hat")
+    assert _m("%[hc]at$%", {}, "a cat") and not _m("%[hc]at$%", {}, "cats")
+    assert _m("%colou?r%", {}, "color") and _m("%colou?r%", {}, "colour")
+    assert _m("%a{3,5}%", {}, "baaab") and not _m("%a{3,5}%", {}, "baab")
+    assert _m("{ $.eventName = %^Delete.*Policy$% }", {"eventName": "DeleteRolePolicy"})
+
+
 def test_terms_default_to_the_records_json_text():
     record = {"eventName": "ConsoleLogin", "userIdentity": {"type": "Root"}}
     assert log_line(record) == '{"eventName":"ConsoleLogin","userIdentity":{"type":"Root"}}'
@@ -210,7 +221,9 @@ def test_candidate_keys_never_exclude_a_matching_record():
     ("{ $.a ~ 1 }", "expected op, found '~'"),
     ("{ $.a > abc }", "needs a number"),
     ("{ $.a IS MAYBE }", "unknown test"),
-    ("{ $.a = %(% }", "regular expression"),
+    ("{ $.a = %[% }", "is not valid"),
+    ("%something!%", "does not accept '!'"),
+    ("%(ab)+%", "does not accept '('"),
     ("[a, b", "must end with"),
     ("[a, b > x]", "needs a number"),
 ])

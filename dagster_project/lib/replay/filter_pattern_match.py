@@ -101,7 +101,15 @@ _NUMERIC = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, 
             "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
+# What CloudWatch Logs accepts in a %regex%: ASCII letters and digits, these symbols and operators; no groups
+_REGEX_CHARS = re.compile(r"[A-Za-z0-9:_#=@/;,\-^$?\[\]{}|\\*+.]*")
+
+
 def _regex(value: str) -> re.Pattern[str]:
+    bad = _REGEX_CHARS.match(value)
+    if bad is None or bad.end() != len(value):
+        at = value[bad.end() if bad else 0]
+        raise PatternError(f"regular expression %{value[:100]}%: CloudWatch Logs does not accept {at!r} in one")
     try:
         return re.compile(value)
     except re.error as e:
