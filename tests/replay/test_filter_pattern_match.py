@@ -149,6 +149,12 @@ def test_space_delimited_fields():
     assert not _m("[ip, user, username]", {}, line)  # seven fields, not three
     assert _m("[ip, user, username, timestamp, request, status_code = 4* && status_code != 403, bytes]", {}, line)
     assert _m("[w1=ERROR || w1=WARN, w2]", {}, "WARN message")
+    assert _m("[..., status_code = %4[0-9]{2}%, bytes]", {}, line)
+    assert not _m("[..., status_code != %4[0-9]{2}%, bytes]", {}, line)
+    # the guide's "extracted fields" example: a trailing comma leaves one more, unnamed field
+    index = '127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /index.html HTTP/1.0" 404 1534'
+    assert _m("[..., request=*.html*, status_code=4*,]", {}, index)
+    assert not _m("[..., request=*.html*, status_code=4*]", {}, index)
 
 
 # CIS AWS Foundations Benchmark metric filters (the same texts tests/parsing/test_filter_pattern.py reads)

@@ -217,7 +217,10 @@ def _space_condition(name: str, spec: str) -> Callable[[str], bool]:
             if not m or (m.group(1) and m.group(1) != name):
                 raise PatternError(f"space-delimited field {name}: cannot read condition {part.strip()!r}")
             op, value = m.group(2), m.group(3).strip('"')
-            if op in ("=", "!=") and not filter_pattern.NUMBER.fullmatch(value):
+            if op in ("=", "!=") and len(value) > 1 and value[0] == value[-1] == "%":
+                regex = _regex(value[1:-1])
+                checks.append(lambda t, r=regex, neg=op == "!=": (r.search(t) is not None) != neg)
+            elif op in ("=", "!=") and not filter_pattern.NUMBER.fullmatch(value):
                 match = _wildcard(value)
                 checks.append(lambda t, match=match, neg=op == "!=": match(t) != neg)
             else:
