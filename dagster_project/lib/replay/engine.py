@@ -160,9 +160,20 @@ class ReplayStats:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-NEW_CONTENTS_SQL = """
-select c.content_hash, c.detection_type, c.document
+# The fields that decide a configuration's pattern, keyed by an md5 of them: the same CIS filter or rule pattern
+# in 1,000 accounts is one key, so Python looks at each distinct pattern once and the rows are written in SQL.
+_PATTERN_FIELDS = """
+    c.detection_type as replay_type,
+    c.document -> 'api_object' ->> 'EventPattern' as event_pattern,
+    c.document -> 'api_object' ->> 'EventBusName' as event_bus,
+    c.document -> 'api_object' ->> 'filterPattern' as filter_pattern
+"""
+NEW_CONTENTS_SQL = f"""
+create temp table replay_new_contents on commit drop as
+select c.content_hash, md5(concat_ws(chr(31), f.replay_type, coalesce(event_pattern, chr(30)),
+    coalesce(event_bus, chr(30)), coalesce(filter_pattern, chr(30)))) as pattern_key, f.*
 from raw.detection_contents c
+cross join lateral (select {_PATTERN_FIELDS}) as f
 where c.kind = 'config' and c.detection_type = any(%s)
   and not exists (select from raw.replay_contents r where r.content_hash = c.content_hash and r.replay_version = %s)
 """
@@ -170,18 +181,22 @@ where c.kind = 'config' and c.detection_type = any(%s)
 
 def _register_contents(conn: psycopg.Connection, stats: ReplayStats) -> None:
     """A raw.replay_contents row (and its pattern, once) for every replayable configuration not seen before."""
-    contents, patterns = [], {}
     conn.execute("delete from raw.replay_contents where replay_version <> %s", (REPLAY_VERSION,))
-    with conn.cursor(name="dcv_replay_contents") as cur:
-        cur.itersize = 5_000
-        cur.execute(NEW_CONTENTS_SQL, (list(REPLAYABLE_TYPES), REPLAY_VERSION))
-        for content_hash, detection_type, document in cur:
-            matcher, pattern, note = pattern_of(detection_type, document)
-            pid = pattern_id(matcher, pattern) if matcher else None
-            if pid:
-                patterns[pid] = (matcher, pattern)
-            contents.append((content_hash, pid, note, REPLAY_VERSION))
-    stats.new_contents = len(contents)
+    conn.execute("drop table if exists pg_temp.replay_new_contents")
+    conn.execute(NEW_CONTENTS_SQL, (list(REPLAYABLE_TYPES), REPLAY_VERSION))
+    keys, patterns = [], {}
+    for key, detection_type, event_pattern, bus, filter_pattern in conn.execute(
+            "select distinct on (pattern_key) pattern_key, replay_type, event_pattern, event_bus, filter_pattern"
+            " from replay_new_contents"):
+        api = {k: v for k, v in (("EventPattern", event_pattern), ("EventBusName", bus),
+                                 ("filterPattern", filter_pattern)) if v is not None}
+        matcher, pattern, note = pattern_of(detection_type, {"api_object": api})
+        pid = pattern_id(matcher, pattern) if matcher else None
+        if pid:
+            patterns[pid] = (matcher, pattern)
+        keys.append((key, pid, note))
+    conn.execute("create temp table replay_pattern_keys (pattern_key text, pattern_id uuid, note text) on commit drop")
+    copy_rows(conn, "replay_pattern_keys", ["pattern_key", "pattern_id", "note"], keys)
     if patterns:
         conn.execute("create temp table replay_new_patterns (pattern_id uuid, matcher text, pattern text)"
                      " on commit drop")
@@ -190,7 +205,12 @@ def _register_contents(conn: psycopg.Connection, stats: ReplayStats) -> None:
         conn.execute("insert into raw.replay_patterns (pattern_id, matcher, pattern, matcher_version)"
                      " select pattern_id, matcher, pattern, %s from replay_new_patterns"
                      " on conflict (pattern_id) do nothing", (REPLAY_VERSION,))
-    copy_rows(conn, "raw.replay_contents", ["content_hash", "pattern_id", "note", "replay_version"], contents)
+    stats.new_contents = conn.execute(
+        "insert into raw.replay_contents (content_hash, pattern_id, note, replay_version)"
+        " select c.content_hash, k.pattern_id, k.note, %s from replay_new_contents c"
+        " join replay_pattern_keys k using (pattern_key)"
+        " on conflict (content_hash) do update set pattern_id = excluded.pattern_id, note = excluded.note,"
+        " replay_version = excluded.replay_version, replayed_at = now()", (REPLAY_VERSION,)).rowcount
 
 
 def _records(conn: psycopg.Connection, after: int) -> list[ReplayRecord]:
