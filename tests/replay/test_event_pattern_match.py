@@ -123,6 +123,8 @@ def test_numbers_match_by_value_and_keep_their_type():
     assert _m({"n": [{"anything-but": [1, 2]}]}, {"n": "1"})  # a string is anything but the number 1
     assert _m({"n": [{"numeric": [">=", -1.5, "<", 0]}]}, {"n": -1.5})
     assert not _m({"n": [{"numeric": [">=", -1.5, "<", 0]}]}, {"n": 0})
+    assert not _m({"n": [{"numeric": [">", 0]}]}, {"n": 6e9})  # beyond what event-ruler can compare
+    assert _m({"n": [{"numeric": [">", 0]}]}, {"n": 5e9})
 
 
 def test_prefix_and_suffix_ignore_case_and_wildcard_escapes():
@@ -175,6 +177,9 @@ def test_or_nests_inside_objects():
     ({"n": [{"numeric": [">", "5"]}]}, "needs a number"),
     ({"n": [{"numeric": ["<", 5, ">", 1]}]}, "lower bound then an upper bound"),
     ({"n": [{"numeric": ["~", 5]}]}, "not one of"),
+    ({"n": [{"numeric": [">", 6e9]}]}, "outside -5e9..5e9"),
+    ({"n": [{"numeric": ["<", 0.1234567]}]}, "more than six decimals"),
+    ({"n": [{"anything-but": [1, 1e10]}]}, "outside -5e9..5e9"),
     ({"n": [{"exists": "yes"}]}, "true or false"),
     ({"n": [{"cidr": "10.0.0.300/8"}]}, "not an IP network"),
     ({"n": [{"wildcard": "a**b"}]}, "consecutive"),

@@ -266,8 +266,26 @@ def _anything_but(arg: Any) -> Test:
         raise PatternError(f"anything-but takes strings or numbers, not both or others: {json.dumps(arg)}")
     excluded = _Values()
     for v in values:
+        if _is_number(v):
+            _pattern_number("anything-but", v)
         excluded.add(v)
     return lambda v: v not in excluded
+
+
+# event-ruler compares numbers as fixed-point decimals: |n| <= 5e9, six decimals; others are not comparable
+NUMERIC_LIMIT = 5e9
+
+
+def _comparable(n: float) -> bool:
+    return -NUMERIC_LIMIT <= n <= NUMERIC_LIMIT
+
+
+def _pattern_number(where: str, number: Any) -> float:
+    if not _is_number(number) or not math.isfinite(number):
+        raise PatternError(f"{where} needs a number, not {json.dumps(number)}")
+    if not _comparable(number) or round(number, 6) != number:
+        raise PatternError(f"{where}: {number} is outside -5e9..5e9 or has more than six decimals")
+    return float(number)
 
 
 _NUMERIC_OPS = {"=": lambda a, b: a == b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
@@ -281,12 +299,10 @@ def _numeric(arg: Any) -> Test:
     for op, number in zip(arg[::2], arg[1::2], strict=True):
         if op not in _NUMERIC_OPS:
             raise PatternError(f"numeric operator {json.dumps(op)} is not one of = < <= > >=")
-        if not _is_number(number) or not math.isfinite(number):
-            raise PatternError(f"numeric {op} needs a number, not {json.dumps(number)}")
-        checks.append((_NUMERIC_OPS[op], float(number)))
+        checks.append((_NUMERIC_OPS[op], _pattern_number(f"numeric {op}", number)))
     if len(checks) == 2 and (arg[0] not in (">", ">=") or arg[2] not in ("<", "<=")):
         raise PatternError(f"numeric range must be a lower bound then an upper bound: {json.dumps(arg)}")
-    return lambda v: _is_number(v) and all(check(float(v), n) for check, n in checks)
+    return lambda v: _is_number(v) and _comparable(v) and all(check(float(v), n) for check, n in checks)
 
 
 def _cidr(arg: Any) -> Test:
