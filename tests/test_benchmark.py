@@ -28,7 +28,14 @@ def test_every_measure_is_reported_from_the_run(results):
     f = figures["figures"]
     assert f["detections"] > 100
     assert f["ingest / COPY into the spec's detections table"] > 0
-    assert 0 < f["daily partition at ~1% churn, end to end (s)"] < f["full build: ingest + parse + map + dbt (s)"]
+    assert 0 < f["daily partition at ~1% churn, end to end (s)"] < f["full build: ingest + parse + replay + map + dbt (s)"]
+    # replay: every pattern against every scenario on day 1, then only what is new (nothing, at the sample's churn
+    # of already known patterns)
+    replayed = f["replay_day1"]
+    assert replayed["patterns"] > 0 and replayed["records"] > 300 and replayed["candidate_tests"] > 0
+    assert replayed["candidate_tests"] < replayed["patterns"] * replayed["records"]  # candidates only
+    assert f["replay day 1: every pattern x every scenario (s)"] >= 0
+    assert all(p["replayed_patterns"] < replayed["patterns"] for p in f["daily_partitions"])
     assert f["detections changed per day"] > 0 and f["raw bytes added per changed detection (KB)"] > 0
     assert f["query patterns measured"] == len(queries.load_patterns())
     # the load is the detections asset's, snapshot files included: one per account and day
