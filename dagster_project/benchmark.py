@@ -174,7 +174,7 @@ def replay(url: str) -> tuple[replay_engine.ReplayStats, float]:
     return stats, time.perf_counter() - started
 
 
-REPLAY_MODELS = ("replay_scenarios", "replay_scenario_techniques", "replay_scenario_records",
+REPLAY_MODELS = ("int_replay_alerting_patterns", "replay_scenarios", "replay_scenario_techniques", "replay_scenario_records",
                  "detection_replay_results", "detection_mapping_validations", "replay_technique_coverage",
                  "replay_incident_steps")
 

@@ -170,12 +170,18 @@ _PATTERN_FIELDS = """
 """
 NEW_CONTENTS_SQL = f"""
 create temp table replay_new_contents on commit drop as
-select c.content_hash, md5(concat_ws(chr(31), f.replay_type, coalesce(event_pattern, chr(30)),
-    coalesce(event_bus, chr(30)), coalesce(filter_pattern, chr(30)))) as pattern_key, f.*
+select c.content_hash, md5(concat_ws(chr(31), f.replay_type, coalesce(f.event_pattern, chr(30)),
+    coalesce(f.event_bus, chr(30)), coalesce(f.filter_pattern, chr(30)))) as pattern_key
 from raw.detection_contents c
 cross join lateral (select {_PATTERN_FIELDS}) as f
 where c.kind = 'config' and c.detection_type = any(%s)
   and not exists (select from raw.replay_contents r where r.content_hash = c.content_hash and r.replay_version = %s)
+"""
+# one configuration per distinct key is read again for its fields: a few hundred documents, not every one
+DISTINCT_PATTERNS_SQL = f"""
+select k.pattern_key, {_PATTERN_FIELDS.replace("c.detection_type as replay_type", "c.detection_type")}
+from (select distinct on (pattern_key) pattern_key, content_hash from replay_new_contents) as k
+join raw.detection_contents c on c.content_hash = k.content_hash
 """
 
 
@@ -185,9 +191,8 @@ def _register_contents(conn: psycopg.Connection, stats: ReplayStats) -> None:
     conn.execute("drop table if exists pg_temp.replay_new_contents")
     conn.execute(NEW_CONTENTS_SQL, (list(REPLAYABLE_TYPES), REPLAY_VERSION))
     keys, patterns = [], {}
-    for key, detection_type, event_pattern, bus, filter_pattern in conn.execute(
-            "select distinct on (pattern_key) pattern_key, replay_type, event_pattern, event_bus, filter_pattern"
-            " from replay_new_contents"):
+    conn.execute("analyze replay_new_contents")
+    for key, detection_type, event_pattern, bus, filter_pattern in conn.execute(DISTINCT_PATTERNS_SQL):
         api = {k: v for k, v in (("EventPattern", event_pattern), ("EventBusName", bus),
                                  ("filterPattern", filter_pattern)) if v is not None}
         matcher, pattern, note = pattern_of(detection_type, {"api_object": api})

@@ -37,13 +37,10 @@ technique_scenarios as (
 
 fired as (
     select
-        r.detection_id,
-        st.technique_id,
-        array_agg(r.scenario_key order by r.scenario_key) as firing_scenarios
-    from {{ ref('detection_replay_results') }} as r
-    inner join {{ ref('replay_scenario_techniques') }} as st on r.scenario_key = st.scenario_key
-    where r.fired
-    group by r.detection_id, st.technique_id
+        pattern_id,
+        technique_id,
+        firing_scenarios
+    from {{ ref('int_replay_pattern_techniques') }}
 ),
 
 judged as (
@@ -55,7 +52,7 @@ judged as (
         m.pattern_id is not null and m.pattern_error is null and ts.scenarios > 0 as replay_decides
     from mappings as m
     left join technique_scenarios as ts on m.technique_id = ts.technique_id
-    left join fired as f on m.detection_id = f.detection_id and m.technique_id = f.technique_id
+    left join fired as f on m.pattern_id = f.pattern_id and m.technique_id = f.technique_id
 )
 
 select

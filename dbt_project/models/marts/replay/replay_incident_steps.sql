@@ -17,16 +17,34 @@ steps as (
     group by i.incident ->> 'link', s.scenario_key
 ),
 
-caught as (
+step_patterns as (
     select
         alerting.account_id,
-        r.scenario_key,
-        count(distinct alerting.detection_id) as catching_detections,
-        (array_agg(distinct alerting.name order by alerting.name))[1:3] as caught_by
-    from {{ ref('detection_replay_results') }} as r
-    inner join {{ ref('int_replay_detections_alerting') }} as alerting on r.detection_id = alerting.detection_id
-    where r.fired and r.scenario_key in (select steps.scenario_key from steps)
-    group by alerting.account_id, r.scenario_key
+        m.scenario_key,
+        alerting.detections,
+        alerting.detection_names
+    from {{ ref('int_replay_alerting_patterns') }} as alerting
+    inner join {{ ref('stg_replay__pattern_matches') }} as m on alerting.pattern_id = m.pattern_id
+    where m.scenario_key in (select steps.scenario_key from steps)
+),
+
+caught as (
+    select
+        account_id,
+        scenario_key,
+        sum(detections) as catching_detections
+    from step_patterns
+    group by account_id, scenario_key
+),
+
+caught_names as (
+    select
+        step_patterns.account_id,
+        step_patterns.scenario_key,
+        (array_agg(distinct named.name order by named.name))[1:3] as caught_by
+    from step_patterns
+    cross join lateral unnest(step_patterns.detection_names) as named (name)
+    group by step_patterns.account_id, step_patterns.scenario_key
 )
 
 select
@@ -38,7 +56,8 @@ select
     steps.technique_ids,
     caught.account_id is not null as caught,
     coalesce(caught.catching_detections, 0)::integer as catching_detections,
-    caught.caught_by
+    caught_names.caught_by
 from {{ ref('accounts') }} as a
 cross join steps
 left join caught on a.id = caught.account_id and steps.scenario_key = caught.scenario_key
+left join caught_names on a.id = caught_names.account_id and steps.scenario_key = caught_names.scenario_key

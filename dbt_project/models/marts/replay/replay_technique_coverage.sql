@@ -32,18 +32,50 @@ scenarios as (
     group by technique_id
 ),
 
-firing as (
+-- account x technique x pattern: small, as both sides are per pattern, not per detection
+pairs as (
     select
         alerting.account_id,
-        st.technique_id,
-        count(distinct alerting.detection_id) as firing_detections,
-        count(distinct r.scenario_key) as scenarios_fired,
-        (array_agg(distinct alerting.name order by alerting.name))[1:5] as firing_detection_names
-    from {{ ref('detection_replay_results') }} as r
-    inner join {{ ref('int_replay_detections_alerting') }} as alerting on r.detection_id = alerting.detection_id
-    inner join {{ ref('replay_scenario_techniques') }} as st on r.scenario_key = st.scenario_key
-    where r.fired
-    group by alerting.account_id, st.technique_id
+        pt.technique_id,
+        alerting.detections,
+        alerting.detection_names,
+        pt.firing_scenarios
+    from {{ ref('int_replay_alerting_patterns') }} as alerting
+    inner join {{ ref('int_replay_pattern_techniques') }} as pt on alerting.pattern_id = pt.pattern_id
+),
+
+scenarios_fired as (
+    select
+        pairs.account_id,
+        pairs.technique_id,
+        count(distinct fired.scenario_key) as scenarios_fired
+    from pairs
+    cross join lateral unnest(pairs.firing_scenarios) as fired (scenario_key)
+    group by pairs.account_id, pairs.technique_id
+),
+
+names as (
+    select
+        pairs.account_id,
+        pairs.technique_id,
+        (array_agg(distinct named.name order by named.name))[1:5] as firing_detection_names
+    from pairs
+    cross join lateral unnest(pairs.detection_names) as named (name)
+    group by pairs.account_id, pairs.technique_id
+),
+
+firing as (
+    select
+        pairs.account_id,
+        pairs.technique_id,
+        sum(pairs.detections) as firing_detections,
+        min(scenarios_fired.scenarios_fired) as scenarios_fired,
+        min(names.firing_detection_names) as firing_detection_names
+    from pairs
+    inner join scenarios_fired
+        on pairs.account_id = scenarios_fired.account_id and pairs.technique_id = scenarios_fired.technique_id
+    left join names on pairs.account_id = names.account_id and pairs.technique_id = names.technique_id
+    group by pairs.account_id, pairs.technique_id
 )
 
 select
