@@ -22,7 +22,9 @@ mappings as (
         p.pattern_error,
         p.replayed_at
     from {{ ref('detection_mappings') }} as dm
-    inner join {{ ref('detections') }} as d on dm.detection_id = d.id
+    -- each version's content hash from the narrow logic table, not the detections (their documents are ~1 GB
+    -- at 1M)
+    inner join {{ ref('int_detection_logic_joined') }} as d on dm.detection_id = d.detection_id
     inner join {{ ref('stg_replay__contents') }} as c on d.content_hash = c.content_hash
     left join {{ ref('stg_replay__patterns') }} as p on c.pattern_id = p.pattern_id
 ),
