@@ -1,4 +1,4 @@
-{{ config(indexes=[{'columns': ['pattern_id']}]) }}
+{{ config(indexes=[{'columns': ['pattern_id']}, {'columns': ['account_id']}]) }}
 
 -- A metric filter no alarm can alert on is broken, so it never confirms anything however well its pattern
 -- matches: the alert path decides (docs/replay.md).
