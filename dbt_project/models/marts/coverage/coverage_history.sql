@@ -1,7 +1,8 @@
 {{ config(**daily_history(
     'timestamp',
     pre_hook=["set local enable_nestloop = off"],
-    post_hook=["{{ add_foreign_keys() }}"],
+    # snapshot_id: the key from scan_snapshots cascades a replaced or pruned scan's rows through this index
+    post_hook=["{{ add_foreign_keys() }}", "{{ ensure_index(['snapshot_id']) }}"],
     indexes=[
         {'columns': ['technique_id']},
         {'columns': ['timestamp', 'is_covered', 'technique_id', 'attack_technique_id']},
