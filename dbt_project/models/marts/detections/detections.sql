@@ -7,8 +7,7 @@
     unique_key='id',
     on_schema_change='fail',
     pre_hook=hooks.pre,
-    # previous_version_id: a deleted version's successors are found through it (the key into detections itself)
-    post_hook=["{{ add_foreign_keys() }}", "{{ ensure_index(['previous_version_id']) }}"] + hooks.post,
+    post_hook=["{{ add_foreign_keys() }}"] + hooks.post,
     indexes=[
         {'columns': ['account_id', 'status']},
         {'columns': ['service_id']},
