@@ -2189,6 +2189,7 @@ CREATE INDEX coverage_gaps_account_id_idx ON marts.coverage_gaps USING btree (ac
 CREATE INDEX coverage_gaps_risk_score_idx ON marts.coverage_gaps USING btree (risk_score);
 CREATE INDEX coverage_gaps_severity_idx ON marts.coverage_gaps USING btree (severity);
 CREATE INDEX coverage_gaps_status_idx ON marts.coverage_gaps USING btree (status);
+CREATE INDEX coverage_history_snapshot_id_idx ON marts.coverage_history USING btree (snapshot_id);
 CREATE INDEX coverage_history_technique_id_idx ON marts.coverage_history USING btree (technique_id);
 CREATE INDEX coverage_history_timestamp_is_covered_technique_id_attack_t_idx ON marts.coverage_history USING btree ("timestamp", is_covered, technique_id, attack_technique_id);
 CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING btree (account_id);
