@@ -92,11 +92,12 @@ from marts.replay_scenarios
 # mapped, alerting, replayable, scenarios of the technique exist, and it fires on none: strongest claims first
 NEVER_FIRE = """
 select d.name, v.attack_technique_id, dm.confidence_score, v.replay_note, count(*) as accounts,
-    (select string_agg(e, ', ') from (
+    (select string_agg(e, ', ' order by e) filter (where n <= 6) || case when count(*) > 6 then ', ...' else '' end
+     from (select e, row_number() over (order by e) as n from (
         select distinct split_part(unnest(s.event_names), ':', 2) as e
         from marts.replay_scenario_techniques as st
         inner join marts.replay_scenarios as s on st.scenario_key = s.scenario_key
-        where st.technique_id = v.technique_id order by 1 limit 6) as events) as scenario_events
+        where st.technique_id = v.technique_id) as distinct_events) as events) as scenario_events
 from marts.detection_mapping_validations as v
 inner join marts.detection_mappings as dm on v.mapping_id = dm.id
 inner join marts.detections as d on v.detection_id = d.id
@@ -143,8 +144,8 @@ def replay_lines(conn: psycopg.Connection) -> list[str]:
     never = conn.execute(NEVER_FIRE).fetchall()
     if never:
         lines += ["", "  mapped but never firing on the technique's scenarios:"]
-        lines += [f"    {name} -> {tid} (confidence {conf}, {accounts} accounts): {note}; they hold {events}, ..."
-                  for name, tid, conf, note, accounts, events in never]
+        lines += [f"    {name} -> {tid} (confidence {conf}, {accounts} account{'' if accounts == 1 else 's'}): {note}; "
+                  f"they hold {events}" for name, tid, conf, note, accounts, events in never]
     shown = None
     for name, link, steps, account, caught, which in conn.execute(INCIDENTS).fetchall():
         if link != shown:
