@@ -15,6 +15,7 @@ from dagster_project.defs.attack.assets import attack_bundles
 from dagster_project.defs.replay.assets import replay_scenarios, replayed_patterns
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib.detections.store import AccountScan, store_partition
+from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.warehouse import scratch
 
 DAY = date(2026, 4, 1)
@@ -106,6 +107,7 @@ def built(warehouse_url, dagster_instance, dbt_manifest, scenario_root):
         store_partition(conn, DAY, [AccountScan("aws", ACCOUNT, datetime(2026, 4, 1, tzinfo=UTC), DETECTIONS,
                                                 completed_at=datetime.now(UTC), regions=[REGION],
                                                 services_scanned=3)])
+        parse_pending(conn)  # as the pipeline does before dbt: the mapping marts read each version's parse
         # a person mapped the untargeted rule to T1562 and the custom-bus rule to T1001
         conn.execute("insert into app.manual_mappings (account_id, native_id, technique_id, rationale) values "
                      "(%s, %s, 'T1562', 'reviewed'), (%s, %s, 'T1001', 'reviewed')",
