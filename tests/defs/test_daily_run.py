@@ -52,7 +52,9 @@ def test_the_day_has_coverage_history_and_scores(daily_run, db):
 def test_layers_are_written_for_each_account_and_the_organization(daily_run):
     _, home, _ = daily_run
     layers = sorted(p.name for p in (home / "layers").glob("*.json"))
-    assert {"organization.json", "organization-gaps.json"} <= set(layers) and len(layers) == 4
+    # two accounts, the organization, its gaps and (replay has run on the shared scenarios) its replay-confirmed
+    assert {"organization.json", "organization-gaps.json", "organization-replay.json"} <= set(layers)
+    assert len(layers) == 5
 
 
 def test_the_summary_of_the_day_names_its_accounts(daily_run, warehouse_url):
