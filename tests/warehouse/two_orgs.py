@@ -30,7 +30,7 @@ class Organization:
     account_ids: tuple[str, ...]
 
 
-def build(url: str, export_root: Path) -> list[Organization]:
+def build(url: str, export_root: Path, accounts: int = 2, detections: int = 25) -> list[Organization]:
     """Load and build; returns the two organizations with their account ids."""
     scratch.load_attack(url, settings.load())
     scratch.dbt(url, "seed", "--quiet")
@@ -38,7 +38,7 @@ def build(url: str, export_root: Path) -> list[Organization]:
     with psycopg.connect(url) as conn:
         for seed in SEEDS:
             export_dir = export_root / f"org-{seed}"
-            sample_org.write_export(export_dir, accounts=2, detections_per_account=25, seed=seed, day=DAY)
+            sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=seed, day=DAY)
             accounts, _ = read_accounts_export(export_dir)
             org_id = organization_id_from_arn(accounts[0]["Arn"])
             orgs.append(Organization(org_id, tuple(a["Id"] for a in accounts)))
