@@ -16,7 +16,7 @@
 {% macro tenant_isolation() -%}
     {%- set predicates = {
         'organization': "organization_id in (select t.organization_id from app.tenants as t)",
-        'account': "account_id in (select id from app.tenant_account_ids() as id)",
+        'account': "account_id = any ((select app.tenant_account_ids())::uuid[])",
         'detection': "detection_id in (select id from app.tenant_detection_ids() as id)",
         'snapshot': "snapshot_id in (select id from app.tenant_snapshot_ids() as id)",
         'content': "content_hash in (select h from app.tenant_content_hashes() as h)",

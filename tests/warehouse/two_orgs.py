@@ -39,16 +39,16 @@ def build(url: str, export_root: Path, accounts: int = 2, detections: int = 25) 
         for seed in SEEDS:
             export_dir = export_root / f"org-{seed}"
             sample_org.write_export(export_dir, accounts=accounts, detections_per_account=detections, seed=seed, day=DAY)
-            accounts, _ = read_accounts_export(export_dir)
-            org_id = organization_id_from_arn(accounts[0]["Arn"])
-            orgs.append(Organization(org_id, tuple(a["Id"] for a in accounts)))
+            listed, _ = read_accounts_export(export_dir)
+            org_id = organization_id_from_arn(listed[0]["Arn"])
+            orgs.append(Organization(org_id, tuple(a["Id"] for a in listed)))
             dirs.append(export_dir)
             # both listings in one day, the way a merged listing or two exports land
             conn.execute("delete from raw.org_accounts where partition_date = %s and organization_id = %s",
                          (DAY, org_id))
             loader.copy_rows(conn, "raw.org_accounts", ORG_ACCOUNT_COLUMNS, [
                 (DAY, "aws", a["Id"], a.get("Name"), org_id, a.get("Status"), f"export:{export_dir}",
-                 datetime(2026, 3, 1, 6, tzinfo=UTC), a) for a in accounts])
+                 datetime(2026, 3, 1, 6, tzinfo=UTC), a) for a in listed])
         conn.commit()
         store_partition(conn, DAY, itertools.chain.from_iterable(export_scans(d, []) for d in dirs))
         conn.commit()

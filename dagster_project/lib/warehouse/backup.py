@@ -234,6 +234,8 @@ def _occupied(url: str) -> int:
 
 
 _ALTER_ROLE = re.compile(r"^ALTER ROLE (\S+) WITH .*;$")
+# attributes only a superuser may set (or even restate); a managed server's admin user is not one
+_SUPERUSER_ONLY = re.compile(r" (NO)?(SUPERUSER|REPLICATION|BYPASSRLS|CREATEROLE|CREATEDB)\b")
 _GRANT_ROLE = re.compile(r"^GRANT (\S+) TO (\S+?)(?: WITH [^;]*?)?(?: GRANTED BY \S+)?;$")
 
 
@@ -246,6 +248,7 @@ def _restore_roles(url: str, manifest: dict, roles_sql: str) -> None:
     memberships among themselves and in roles the server has."""
     wanted = set(manifest["roles"])
     with connection.connect(url, autocommit=True) as conn:
+        superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
         existing = {r[0] for r in conn.execute("select rolname from pg_roles")}
         for role in sorted(wanted - existing):
             conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
@@ -253,7 +256,7 @@ def _restore_roles(url: str, manifest: dict, roles_sql: str) -> None:
         for line in roles_sql.splitlines():
             altered = _ALTER_ROLE.match(line)
             if altered and _unquote(altered.group(1)) in wanted:
-                conn.execute(line)
+                conn.execute(line if superuser else _SUPERUSER_ONLY.sub("", line))
             granted = _GRANT_ROLE.match(line)
             if granted:
                 role, member = _unquote(granted.group(1)), _unquote(granted.group(2))

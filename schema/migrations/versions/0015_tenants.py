@@ -18,7 +18,8 @@ depends_on = None
 # app.tenants itself has a policy, so a tenant sees its own row and no other tenant's organization.
 # The policies name what a tenant owns through the functions below, never a mart directly: a policy that named
 # marts.accounts would stay on the copy dbt replaces each run and be dropped with it (cascade) when the run ends.
-# They are plain SQL, invoker's rights, stable, so the planner inlines them into the query it plans; their bodies
+# They are plain SQL, invoker's rights, stable, so the planner inlines them into the query it plans (the account
+# list is one array, computed once per query, so an account_id index serves the rest); their bodies
 # are checked when called, as the marts they read are made by dbt after the migrations.
 # The views read the seed of provider platforms as the reader (security_invoker), so both BI roles read that seed.
 UP = """
@@ -39,23 +40,26 @@ alter table app.tenants enable row level security;
 create policy own_tenancy on app.tenants for select to bi_tenant
     using (role_name in (select rolname from pg_roles where pg_has_role(oid, 'usage')));
 set local check_function_bodies = off;
-create function app.tenant_account_ids() returns setof uuid language sql stable as $f$
-    select a.id from marts.accounts as a where a.organization_id in (select t.organization_id from app.tenants as t)
+-- an array, read once per query as an InitPlan: `account_id = any (...)` is then an index condition
+create function app.tenant_account_ids() returns uuid[] language sql stable as $f$
+    select coalesce(array_agg(a.id), '{}') from marts.accounts as a
+    where a.organization_id in (select t.organization_id from app.tenants as t)
 $f$;
 create function app.tenant_detection_ids() returns setof uuid language sql stable as $f$
-    select d.id from marts.detections as d where d.account_id in (select id from app.tenant_account_ids() as id)
+    select d.id from marts.detections as d where d.account_id = any ((select app.tenant_account_ids())::uuid[])
 $f$;
 create function app.tenant_snapshot_ids() returns setof uuid language sql stable as $f$
-    select s.id from marts.scan_snapshots as s where s.account_id in (select id from app.tenant_account_ids() as id)
+    select s.id from marts.scan_snapshots as s where s.account_id = any ((select app.tenant_account_ids())::uuid[])
 $f$;
 create function app.tenant_content_hashes() returns setof text language sql stable as $f$
     select d.content_hash from marts.detections as d
-    where d.account_id in (select id from app.tenant_account_ids() as id)
+    where d.account_id = any ((select app.tenant_account_ids())::uuid[])
 $f$;
 grant usage on schema app to bi_tenant;
 grant select on app.tenants to bi_tenant;
 grant usage on schema marts to bi_tenant;
 grant usage on schema seeds to bi_reader, bi_tenant;
+grant connect on database current_database_placeholder to bi_tenant;
 """
 
 DOWN = """
@@ -65,12 +69,18 @@ drop table if exists app.tenants;
 revoke usage on schema marts from bi_tenant;
 revoke usage on schema app from bi_tenant;
 revoke usage on schema seeds from bi_reader, bi_tenant;
+revoke connect on database current_database_placeholder from bi_tenant;
 """
 
 
+def _database() -> str:
+    return op.get_bind().exec_driver_sql("select quote_ident(current_database())").scalar()
+
+
 def upgrade() -> None:
-    op.execute(UP)
+    # tenant roles connect through bi_tenant: a server may not give PUBLIC the right to connect
+    op.execute(UP.replace("current_database_placeholder", _database()))
 
 
 def downgrade() -> None:
-    op.execute(DOWN)
+    op.execute(DOWN.replace("current_database_placeholder", _database()))
