@@ -39,10 +39,12 @@ CREATE SCHEMA snapshots;
 CREATE SCHEMA staging;
 
 CREATE FUNCTION app.tenant_account_ids() RETURNS uuid[]
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    select coalesce(array_agg(a.id), '{}') from marts.accounts as a
-    where a.organization_id in (select t.organization_id from app.tenants as t)
+begin
+    return (select coalesce(array_agg(a.id), '{}') from marts.accounts as a
+            where a.organization_id in (select t.organization_id from app.tenants as t));
+end
 $$;
 
 CREATE FUNCTION app.tenant_content_hashes() RETURNS SETOF text
