@@ -177,3 +177,26 @@ def test_forced_restore_replaces_the_warehouse(restored, backed_up):
     assert done.rows > 0
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from app.gap_triage").fetchone()[0] == 1
+
+
+def test_only_the_project_roles_are_taken_from_the_roles_script():
+    """pg_dumpall's lines as PostgreSQL 16 writes them: the server's own superuser is never altered, a managed
+    server's admin (no superuser) restates no superuser-only attribute."""
+    script = [
+        "ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS;",
+        "ALTER ROLE bi_reader WITH NOSUPERUSER INHERIT NOCREATEROLE NOCREATEDB LOGIN NOREPLICATION NOBYPASSRLS "
+        "PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2VydmVy';",
+        "GRANT bi_tenant TO tenant_o_abc WITH INHERIT TRUE GRANTED BY postgres;",
+        "GRANT dcv_transform TO postgres WITH INHERIT TRUE GRANTED BY postgres;",
+    ]
+    altered = [backup._unquote(m.group(1)) for m in map(backup._ALTER_ROLE.match, script) if m]
+    assert altered == ["postgres", "bi_reader"]  # restore keeps those whose name is in the manifest's roles
+    assert backup._SUPERUSER_ONLY.sub("", script[1]) == (
+        "ALTER ROLE bi_reader WITH INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:c2FsdA==$a2V5:c2VydmVy';")
+    grants = [m.groups() for m in map(backup._GRANT_ROLE.match, script) if m]
+    assert grants == [("bi_tenant", "tenant_o_abc"), ("dcv_transform", "postgres")]
+
+
+def test_default_tenant_role_names_need_no_quoting():
+    assert tenants.default_role("o-AbC123def0") == "tenant_o_abc123def0"
+    assert tenants.default_role("o-" + "x" * 80) == ("tenant_o_" + "x" * 80)[:63]
