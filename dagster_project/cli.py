@@ -141,8 +141,10 @@ def _tenant(action: str, organization: str | None, role: str | None) -> int:
                 print("dcv tenant add: give the organization id, e.g. `dcv tenant add o-abc123def0`", file=sys.stderr)
                 return 2
             tenant = tenants.add(conn, organization, role)
+            accounts = (f"{tenant.accounts} accounts now" if tenant.accounts else
+                        "no account of it is loaded yet: compare with marts.accounts.organization_id")
             print(f"tenant role {tenant.role} reads the marts rows of organization {tenant.organization_id} "
-                  f"({tenant.accounts} accounts now) and the shared reference tables; no login yet: "
+                  f"({accounts}) and the shared reference tables; no login yet: "
                   f"`alter role {tenant.role} login password '...'` (make db-shell) lets a BI tool connect as it")
         elif action == "remove":
             if not role:
