@@ -2388,10 +2388,10 @@ CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (sign
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
 CREATE INDEX detections_detection_type_id_idx ON marts.detections USING btree (detection_type_id);
-CREATE INDEX detections_expr_idx ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX detections_last_modified_idx ON marts.detections USING btree (last_modified);
 CREATE INDEX detections_name_idx ON marts.detections USING btree (name);
 CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_id);
+CREATE INDEX detections_to_tsvector_idx ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX int_detection_logic_joined_detection_id_idx ON intermediate.int_detection_logic_joined USING btree (detection_id);
 CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.int_detection_mappings_resolved USING btree (detection_id);
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
