@@ -307,6 +307,13 @@ CREATE TABLE intermediate.int_mapping_inputs_fingerprinted (
     mapping_knowledge text
 );
 
+CREATE TABLE intermediate.int_replay_alerting_patterns (
+    account_id uuid,
+    pattern_id uuid,
+    detections bigint,
+    detection_names character varying[]
+);
+
 CREATE TABLE intermediate.int_tactics_compared (
     from_version text,
     to_version text,
@@ -596,21 +603,156 @@ CREATE TABLE marts.detection_mappings (
     CONSTRAINT detection_mappings_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
 );
 
-CREATE TABLE marts.detection_services (
-    id integer NOT NULL,
-    provider_id integer,
-    service_name character varying(100) NOT NULL,
-    description text,
-    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
+CREATE TABLE marts.replay_scenario_techniques (
+    scenario_key character varying(300),
+    technique_id bigint,
+    attack_technique_id character varying(20)
 );
 
-CREATE TABLE marts.detection_types (
-    id integer NOT NULL,
-    type_name character varying(50) NOT NULL,
-    service_id integer,
-    description text,
-    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
+CREATE TABLE raw.replay_contents (
+    content_hash text NOT NULL,
+    pattern_id uuid,
+    note text,
+    replay_version text NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL
 );
+
+CREATE TABLE raw.replay_pattern_matches (
+    pattern_id uuid NOT NULL,
+    scenario_key text NOT NULL,
+    record_ordinals integer[] NOT NULL
+);
+
+CREATE TABLE raw.replay_patterns (
+    pattern_id uuid NOT NULL,
+    matcher text NOT NULL,
+    pattern text NOT NULL,
+    error text,
+    matcher_version text NOT NULL,
+    replayed_through bigint DEFAULT 0 NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT replay_patterns_matcher_check CHECK ((matcher = ANY (ARRAY['event_pattern'::text, 'filter_pattern'::text])))
+);
+
+CREATE VIEW staging.stg_replay__contents AS
+ SELECT content_hash,
+    pattern_id,
+    note AS replay_note,
+    replayed_at
+   FROM raw.replay_contents;
+
+CREATE VIEW staging.stg_replay__pattern_matches AS
+ SELECT pattern_id,
+    scenario_key,
+    record_ordinals
+   FROM raw.replay_pattern_matches;
+
+CREATE VIEW staging.stg_replay__patterns AS
+ SELECT pattern_id,
+    matcher,
+    pattern,
+    error AS pattern_error,
+    matcher_version,
+    replayed_through,
+    replayed_at
+   FROM raw.replay_patterns;
+
+CREATE VIEW marts.detection_mapping_validations AS
+ WITH __dbt__cte__int_replay_pattern_techniques AS (
+         SELECT m.pattern_id,
+            st.technique_id,
+            array_agg(m.scenario_key ORDER BY m.scenario_key) AS firing_scenarios
+           FROM (staging.stg_replay__pattern_matches m
+             JOIN marts.replay_scenario_techniques st ON ((m.scenario_key = (st.scenario_key)::text)))
+          GROUP BY m.pattern_id, st.technique_id
+        ), mappings AS (
+         SELECT dm.id AS mapping_id,
+            dm.detection_id,
+            dm.technique_id,
+            dm.attack_technique_id,
+            dm.validation_status AS mapping_status,
+            ((dm.validated_by IS NOT NULL) AND ((dm.validation_status)::text = ANY ((ARRAY['validated'::character varying, 'disputed'::character varying])::text[]))) AS decided_by_person,
+            dm.validated_by,
+            dm.validated_at,
+            c.pattern_id,
+            c.replay_note,
+            p.pattern_error,
+            p.replayed_at
+           FROM (((marts.detection_mappings dm
+             JOIN intermediate.int_detection_logic_joined d ON ((dm.detection_id = d.detection_id)))
+             JOIN staging.stg_replay__contents c ON ((d.content_hash = c.content_hash)))
+             LEFT JOIN staging.stg_replay__patterns p ON ((c.pattern_id = p.pattern_id)))
+        ), technique_scenarios AS (
+         SELECT replay_scenario_techniques.technique_id,
+            count(*) AS scenarios
+           FROM marts.replay_scenario_techniques
+          GROUP BY replay_scenario_techniques.technique_id
+        ), fired AS (
+         SELECT __dbt__cte__int_replay_pattern_techniques.pattern_id,
+            __dbt__cte__int_replay_pattern_techniques.technique_id,
+            __dbt__cte__int_replay_pattern_techniques.firing_scenarios
+           FROM __dbt__cte__int_replay_pattern_techniques
+        ), judged AS (
+         SELECT m.mapping_id,
+            m.detection_id,
+            m.technique_id,
+            m.attack_technique_id,
+            m.mapping_status,
+            m.decided_by_person,
+            m.validated_by,
+            m.validated_at,
+            m.pattern_id,
+            m.replay_note,
+            m.pattern_error,
+            m.replayed_at,
+            COALESCE(ts.scenarios, (0)::bigint) AS technique_scenarios,
+            COALESCE(cardinality(f.firing_scenarios), 0) AS scenarios_fired,
+            f.firing_scenarios,
+            ((m.pattern_id IS NOT NULL) AND (m.pattern_error IS NULL) AND (ts.scenarios > 0)) AS replay_decides
+           FROM ((mappings m
+             LEFT JOIN technique_scenarios ts ON ((m.technique_id = ts.technique_id)))
+             LEFT JOIN fired f ON (((m.pattern_id = f.pattern_id) AND (m.technique_id = f.technique_id))))
+        )
+ SELECT mapping_id,
+    detection_id,
+    technique_id,
+    attack_technique_id,
+    mapping_status,
+    (
+        CASE
+            WHEN decided_by_person THEN mapping_status
+            WHEN (replay_decides AND (scenarios_fired > 0)) THEN 'validated'::character varying
+            WHEN replay_decides THEN 'not_confirmed'::character varying
+            ELSE mapping_status
+        END)::character varying(20) AS validation_status,
+    (
+        CASE
+            WHEN (replay_decides AND (NOT decided_by_person)) THEN 'test_trigger'::text
+            ELSE NULL::text
+        END)::character varying(50) AS validation_method,
+    (
+        CASE
+            WHEN decided_by_person THEN validated_by
+            WHEN replay_decides THEN 'replay'::character varying
+            ELSE NULL::character varying
+        END)::character varying(255) AS validated_by,
+    (
+        CASE
+            WHEN decided_by_person THEN (validated_at)::timestamp with time zone
+            WHEN replay_decides THEN replayed_at
+            ELSE NULL::timestamp with time zone
+        END)::timestamp without time zone AS validated_at,
+    technique_scenarios,
+    scenarios_fired,
+    firing_scenarios,
+        CASE
+            WHEN (pattern_id IS NULL) THEN replay_note
+            WHEN (pattern_error IS NOT NULL) THEN ('pattern not replayable: '::text || pattern_error)
+            WHEN (technique_scenarios = 0) THEN ('no replay scenario for '::text || (attack_technique_id)::text)
+            WHEN (scenarios_fired = 0) THEN ((('fires on none of the '::text || technique_scenarios) || ' scenarios of '::text) || (attack_technique_id)::text)
+            ELSE NULL::text
+        END AS replay_note
+   FROM judged;
 
 CREATE TABLE marts.detections (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -638,6 +780,61 @@ CREATE TABLE marts.detections (
     valid_to date,
     is_current boolean NOT NULL,
     CONSTRAINT detections_status_check CHECK (((status)::text = ANY ((ARRAY['enabled'::character varying, 'disabled'::character varying, 'deprecated'::character varying])::text[])))
+);
+
+CREATE TABLE raw.replay_scenario_records (
+    scenario_key text NOT NULL,
+    ordinal integer NOT NULL,
+    source_file text NOT NULL,
+    event_source text NOT NULL,
+    event_name text NOT NULL,
+    record jsonb NOT NULL
+);
+
+CREATE VIEW staging.stg_replay__scenario_records AS
+ SELECT scenario_key,
+    ordinal,
+    source_file,
+    event_source,
+    event_name,
+    record
+   FROM raw.replay_scenario_records;
+
+CREATE VIEW marts.detection_replay_results AS
+ WITH pattern_matches AS (
+         SELECT m.pattern_id,
+            m.scenario_key,
+            m.record_ordinals,
+            array_agg(DISTINCT r.event_name ORDER BY r.event_name) AS matched_event_names
+           FROM ((staging.stg_replay__pattern_matches m
+             CROSS JOIN LATERAL unnest(m.record_ordinals) o(ordinal))
+             JOIN staging.stg_replay__scenario_records r ON (((m.scenario_key = r.scenario_key) AND (o.ordinal = r.ordinal))))
+          GROUP BY m.pattern_id, m.scenario_key, m.record_ordinals
+        )
+ SELECT d.id AS detection_id,
+    d.account_id,
+    (pattern_matches.scenario_key)::character varying(300) AS scenario_key,
+    pattern_matches.record_ordinals AS matched_records,
+    pattern_matches.matched_event_names
+   FROM ((marts.detections d
+     JOIN staging.stg_replay__contents c ON ((d.content_hash = c.content_hash)))
+     JOIN pattern_matches ON ((c.pattern_id = pattern_matches.pattern_id)))
+  WHERE (d.account_id IS NOT NULL);
+
+CREATE TABLE marts.detection_services (
+    id integer NOT NULL,
+    provider_id integer,
+    service_name character varying(100) NOT NULL,
+    description text,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE marts.detection_types (
+    id integer NOT NULL,
+    type_name character varying(50) NOT NULL,
+    service_id integer,
+    description text,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.mitre_tactics (
@@ -715,6 +912,134 @@ CREATE TABLE marts.mitre_versions (
     version_sort integer[],
     activated_by text,
     activated_at timestamp with time zone
+);
+
+CREATE SEQUENCE raw.replay_scenario_load_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE raw.replay_scenarios (
+    scenario_key text NOT NULL,
+    scenario_source text NOT NULL,
+    name text NOT NULL,
+    description text,
+    technique_ids text[] NOT NULL,
+    incidents jsonb DEFAULT '[]'::jsonb NOT NULL,
+    source_files text[] NOT NULL,
+    provenance jsonb NOT NULL,
+    sha256 text NOT NULL,
+    record_count integer NOT NULL,
+    load_seq bigint DEFAULT nextval('raw.replay_scenario_load_seq'::regclass) NOT NULL,
+    loaded_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE VIEW staging.stg_replay__scenarios AS
+ SELECT scenario_key,
+    scenario_source,
+    name AS scenario_name,
+    description,
+    technique_ids,
+    incidents,
+    source_files,
+    (provenance ->> 'licence'::text) AS licence,
+    (provenance ->> 'upstream'::text) AS upstream,
+    provenance,
+    record_count,
+    load_seq,
+    loaded_at
+   FROM raw.replay_scenarios;
+
+CREATE VIEW marts.replay_incident_steps AS
+ WITH steps AS (
+         SELECT (i.incident ->> 'link'::text) AS incident_link,
+            min((i.incident ->> 'description'::text)) AS incident_name,
+            s.scenario_key,
+            min(s.scenario_name) AS step_name,
+            min(s.technique_ids) AS technique_ids
+           FROM (staging.stg_replay__scenarios s
+             CROSS JOIN LATERAL jsonb_array_elements(s.incidents) i(incident))
+          GROUP BY (i.incident ->> 'link'::text), s.scenario_key
+        ), step_patterns AS (
+         SELECT alerting.account_id,
+            m.scenario_key,
+            alerting.detections,
+            alerting.detection_names
+           FROM (intermediate.int_replay_alerting_patterns alerting
+             JOIN staging.stg_replay__pattern_matches m ON ((alerting.pattern_id = m.pattern_id)))
+          WHERE (m.scenario_key IN ( SELECT steps_1.scenario_key
+                   FROM steps steps_1))
+        ), caught AS (
+         SELECT step_patterns.account_id,
+            step_patterns.scenario_key,
+            sum(step_patterns.detections) AS catching_detections
+           FROM step_patterns
+          GROUP BY step_patterns.account_id, step_patterns.scenario_key
+        ), caught_names AS (
+         SELECT step_patterns.account_id,
+            step_patterns.scenario_key,
+            (array_agg(DISTINCT named.name ORDER BY named.name))[1:3] AS caught_by
+           FROM (step_patterns
+             CROSS JOIN LATERAL unnest(step_patterns.detection_names) named(name))
+          GROUP BY step_patterns.account_id, step_patterns.scenario_key
+        )
+ SELECT a.id AS account_id,
+    (steps.incident_link)::character varying(500) AS incident_link,
+    (steps.incident_name)::character varying(500) AS incident_name,
+    (steps.scenario_key)::character varying(300) AS scenario_key,
+    (steps.step_name)::character varying(300) AS step_name,
+    steps.technique_ids,
+    (caught.account_id IS NOT NULL) AS caught,
+    (COALESCE(caught.catching_detections, (0)::numeric))::integer AS catching_detections,
+    caught_names.caught_by
+   FROM (((marts.accounts a
+     CROSS JOIN steps)
+     LEFT JOIN caught ON (((a.id = caught.account_id) AND (steps.scenario_key = caught.scenario_key))))
+     LEFT JOIN caught_names ON (((a.id = caught_names.account_id) AND (steps.scenario_key = caught_names.scenario_key))));
+
+CREATE TABLE marts.replay_scenario_records (
+    scenario_key character varying(300),
+    ordinal integer,
+    event_source character varying(200),
+    event_name character varying(200),
+    event_time character varying(40),
+    error_code character varying(200),
+    user_identity_arn character varying(500),
+    source_file text,
+    record jsonb
+);
+
+CREATE TABLE marts.replay_scenarios (
+    scenario_key character varying(300),
+    scenario_source character varying(100),
+    scenario_name character varying(300),
+    description text,
+    technique_ids text[],
+    event_names text[],
+    record_count integer,
+    incident_count integer,
+    incidents jsonb,
+    licence text,
+    upstream text,
+    source_files text[],
+    provenance jsonb,
+    loaded_at timestamp with time zone
+);
+
+CREATE TABLE marts.replay_technique_coverage (
+    account_id uuid,
+    technique_id bigint,
+    attack_technique_id character varying(20),
+    claimed_covered boolean,
+    scenario_count integer,
+    replay_confirmed boolean,
+    firing_detections integer,
+    scenarios_fired integer,
+    firing_detection_names character varying[],
+    replay_status character varying(30),
+    scan_day timestamp without time zone
 );
 
 CREATE TABLE marts.review_state_remapped (
@@ -876,6 +1201,12 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
             count(*) AS total_techniques
            FROM __dbt__cte__int_techniques_scoped
           GROUP BY __dbt__cte__int_techniques_scoped.provider_id
+        ), replay AS NOT MATERIALIZED (
+         SELECT replay_technique_coverage.account_id,
+            count(*) FILTER (WHERE replay_technique_coverage.replay_confirmed) AS replay_confirmed_techniques,
+            count(*) FILTER (WHERE ((replay_technique_coverage.replay_status)::text = 'not_confirmed'::text)) AS claimed_not_confirmed_techniques
+           FROM marts.replay_technique_coverage
+          GROUP BY replay_technique_coverage.account_id
         ), enabled AS (
          SELECT detections.account_id,
             count(*) AS total_detections
@@ -889,12 +1220,15 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
     COALESCE(covered.covered_techniques, (0)::bigint) AS covered_techniques,
     scope.total_techniques,
     round(((100.0 * (COALESCE(covered.covered_techniques, (0)::bigint))::numeric) / (NULLIF(scope.total_techniques, 0))::numeric), 2) AS coverage_percentage,
-    latest.calculated_at
-   FROM ((((marts.accounts a
+    latest.calculated_at,
+    COALESCE(replay.replay_confirmed_techniques, (0)::bigint) AS replay_confirmed_techniques,
+    COALESCE(replay.claimed_not_confirmed_techniques, (0)::bigint) AS claimed_not_confirmed_techniques
+   FROM (((((marts.accounts a
      LEFT JOIN latest ON ((a.id = latest.account_id)))
      LEFT JOIN covered ON ((a.id = covered.account_id)))
      LEFT JOIN scope ON ((a.provider_id = scope.provider_id)))
-     LEFT JOIN enabled ON ((a.id = enabled.account_id)));
+     LEFT JOIN enabled ON ((a.id = enabled.account_id)))
+     LEFT JOIN replay ON ((a.id = replay.account_id)));
 
 CREATE VIEW marts.v_coverage_gaps_current WITH (security_invoker='true') AS
  SELECT g.account_id,
@@ -1926,6 +2260,21 @@ ALTER TABLE ONLY raw.org_accounts
 ALTER TABLE ONLY raw.quarantine
     ADD CONSTRAINT quarantine_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_pkey PRIMARY KEY (content_hash);
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_pkey PRIMARY KEY (pattern_id, scenario_key);
+
+ALTER TABLE ONLY raw.replay_patterns
+    ADD CONSTRAINT replay_patterns_pkey PRIMARY KEY (pattern_id);
+
+ALTER TABLE ONLY raw.replay_scenario_records
+    ADD CONSTRAINT replay_scenario_records_pkey PRIMARY KEY (scenario_key, ordinal);
+
+ALTER TABLE ONLY raw.replay_scenarios
+    ADD CONSTRAINT replay_scenarios_pkey PRIMARY KEY (scenario_key);
+
 ALTER TABLE ONLY raw.scans
     ADD CONSTRAINT scans_partition_date_source_account_id_key UNIQUE (partition_date, source, account_id);
 
@@ -2052,6 +2401,21 @@ ALTER TABLE ONLY raw.declared_mappings
 ALTER TABLE ONLY raw.knowledge_objects
     ADD CONSTRAINT knowledge_objects_source_file_fkey FOREIGN KEY (source_file) REFERENCES raw.knowledge_documents(source_file) ON DELETE CASCADE;
 
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_content_hash_fkey FOREIGN KEY (content_hash) REFERENCES raw.detection_contents(content_hash) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id);
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_scenario_records
+    ADD CONSTRAINT replay_scenario_records_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
+
 CREATE POLICY own_tenancy ON app.tenants FOR SELECT TO bi_tenant USING ((role_name IN ( SELECT pg_roles.rolname
    FROM pg_roles
   WHERE pg_has_role(pg_roles.oid, 'usage'::text))));
@@ -2081,6 +2445,8 @@ CREATE POLICY all_organizations ON marts.detection_logic FOR SELECT TO bi_reader
 CREATE POLICY all_organizations ON marts.detection_mappings FOR SELECT TO bi_reader USING (true);
 
 CREATE POLICY all_organizations ON marts.detections FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.replay_technique_coverage FOR SELECT TO bi_reader USING (true);
 
 CREATE POLICY all_organizations ON marts.scan_snapshots FOR SELECT TO bi_reader USING (true);
 
@@ -2136,7 +2502,11 @@ CREATE POLICY own_organization_d5e459ab ON marts.detection_health_findings FOR S
 
 CREATE POLICY own_organization_d5e459ab ON marts.detections FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
 
+CREATE POLICY own_organization_d5e459ab ON marts.replay_technique_coverage FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
 CREATE POLICY own_organization_d5e459ab ON marts.scan_snapshots FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+ALTER TABLE marts.replay_technique_coverage ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.scan_snapshots ENABLE ROW LEVEL SECURITY;
 
@@ -2228,14 +2598,33 @@ GRANT SELECT ON TABLE marts.detection_logic TO bi_tenant;
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_tenant;
 
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_tenant;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_contents TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_contents TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_pattern_matches TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_pattern_matches TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_patterns TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_patterns TO dcv_transform;
+
+GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_reader;
+
+GRANT SELECT ON TABLE marts.detections TO bi_reader;
+GRANT SELECT ON TABLE marts.detections TO bi_tenant;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenario_records TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenario_records TO dcv_transform;
+
+GRANT SELECT ON TABLE marts.detection_replay_results TO bi_reader;
+
 GRANT SELECT ON TABLE marts.detection_services TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_services TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_types TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_types TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.detections TO bi_reader;
-GRANT SELECT ON TABLE marts.detections TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_tactics TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_tactics TO bi_tenant;
@@ -2251,6 +2640,22 @@ GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_tenant;
+
+GRANT SELECT,USAGE ON SEQUENCE raw.replay_scenario_load_seq TO dcv_ingest;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenarios TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenarios TO dcv_transform;
+
+GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_reader;
+
+GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_scenarios TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenarios TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.review_state_remapped TO bi_reader;
 
@@ -2397,10 +2802,19 @@ CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.in
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
 CREATE INDEX int_detection_versions_derived_derived_xid_idx ON intermediate.int_detection_versions_derived USING btree (derived_xid);
 CREATE INDEX int_detections_assembled_detection_key_idx ON intermediate.int_detections_assembled USING btree (detection_key);
+CREATE INDEX int_replay_alerting_patterns_account_id_idx ON intermediate.int_replay_alerting_patterns USING btree (account_id);
+CREATE INDEX int_replay_alerting_patterns_pattern_id_idx ON intermediate.int_replay_alerting_patterns USING btree (pattern_id);
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
 CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin (platforms);
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
 CREATE INDEX quarantine_source_partition ON raw.quarantine USING btree (source, partition_date);
+CREATE INDEX replay_contents_pattern ON raw.replay_contents USING btree (pattern_id);
+CREATE INDEX replay_pattern_matches_scenario ON raw.replay_pattern_matches USING btree (scenario_key);
+CREATE INDEX replay_scenario_techniques_scenario_key_idx ON marts.replay_scenario_techniques USING btree (scenario_key);
+CREATE INDEX replay_scenario_techniques_technique_id_idx ON marts.replay_scenario_techniques USING btree (technique_id);
+CREATE INDEX replay_scenarios_load_seq ON raw.replay_scenarios USING btree (load_seq);
+CREATE INDEX replay_technique_coverage_account_id_replay_status_idx ON marts.replay_technique_coverage USING btree (account_id, replay_status);
+CREATE INDEX replay_technique_coverage_technique_id_idx ON marts.replay_technique_coverage USING btree (technique_id);
 CREATE INDEX scan_snapshots_account_id_idx ON marts.scan_snapshots USING btree (account_id);
 CREATE INDEX scan_snapshots_scan_completed_at_idx ON marts.scan_snapshots USING btree (scan_completed_at);
 CREATE INDEX scan_snapshots_scan_day_idx ON marts.scan_snapshots USING btree (scan_day);
@@ -2412,4 +2826,5 @@ CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING 
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
 CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_idx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
+CREATE UNIQUE INDEX replay_scenario_records_scenario_key_ordinal_idx ON marts.replay_scenario_records USING btree (scenario_key, ordinal);
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_idx ON marts.snapshot_storage USING btree (snapshot_id);
