@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(indexes=[{'columns': ['detection_id']}, {'columns': ['validation_status', 'validation_method']}]) }}
 
 -- Each mapping of a replayable detection (EventBridge rule, CloudWatch metric filter) with its validation after
 -- replay (docs/replay.md): a person's verdict (or manual mapping) wins; otherwise 'validated' by 'test_trigger'

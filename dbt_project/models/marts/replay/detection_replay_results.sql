@@ -1,9 +1,8 @@
-{{ config(materialized='view') }}
+{{ config(indexes=[{'columns': ['detection_id']}, {'columns': ['account_id']}, {'columns': ['scenario_key']}]) }}
 
--- Per detection version x scenario it fires on (docs/replay.md), with the records it matched. A view: replay is
--- per distinct pattern (raw.replay_pattern_matches), and fanning that out to every version would store the same
--- matches once per account; filtered by detection or account it is a few index probes. A replayable version
--- (detection_mapping_validations, replay_note) with no row for a scenario did not fire on it.
+-- Per detection version x scenario it fires on (docs/replay.md), with the records it matched: the per-pattern
+-- matches (raw.replay_pattern_matches) fanned out to the versions carrying each pattern, fired pairs only. A
+-- replayable version (detection_mapping_validations, replay_note) with no row for a scenario did not fire on it.
 with
 
 -- the matched records' event names, once per pattern and scenario

@@ -1,10 +1,8 @@
-{{ config(materialized='view') }}
+{{ config(indexes=[{'columns': ['account_id', 'incident_link']}, {'columns': ['incident_link']}]) }}
 
 -- The incident lens (docs/replay.md): per account, each published incident's steps (the CloudTrail events a
 -- TrailDiscover entry, or your own scenario, lists the incident on) and whether a detection that alerts today
--- fires on that step's records. "Which steps of incident X would this account's detections have caught". A view
--- (accounts x ~700 steps is ~700k rows at 1,000 accounts, 2 s a day at 100 as a table): filtered by account it
--- reads that account's rows of int_replay_alerting_patterns.
+-- fires on that step's records. "Which steps of incident X would this account's detections have caught".
 with
 
 steps as (
