@@ -585,6 +585,22 @@ CREATE TABLE marts.detection_logic (
     CONSTRAINT detection_logic_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying, 'info'::character varying])::text[])))
 );
 
+CREATE TABLE marts.detection_mapping_validations (
+    mapping_id uuid,
+    detection_id uuid,
+    technique_id bigint,
+    attack_technique_id character varying(20),
+    mapping_status character varying(20),
+    validation_status character varying(20),
+    validation_method character varying(50),
+    validated_by character varying(255),
+    validated_at timestamp without time zone,
+    technique_scenarios bigint,
+    scenarios_fired integer,
+    firing_scenarios text[],
+    replay_note text
+);
+
 CREATE TABLE marts.detection_mappings (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
@@ -603,156 +619,29 @@ CREATE TABLE marts.detection_mappings (
     CONSTRAINT detection_mappings_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
 );
 
-CREATE TABLE marts.replay_scenario_techniques (
+CREATE TABLE marts.detection_replay_results (
+    detection_id uuid,
+    account_id uuid,
     scenario_key character varying(300),
-    technique_id bigint,
-    attack_technique_id character varying(20)
+    matched_records integer[],
+    matched_event_names text[]
 );
 
-CREATE TABLE raw.replay_contents (
-    content_hash text NOT NULL,
-    pattern_id uuid,
-    note text,
-    replay_version text NOT NULL,
-    replayed_at timestamp with time zone DEFAULT now() NOT NULL
+CREATE TABLE marts.detection_services (
+    id integer NOT NULL,
+    provider_id integer,
+    service_name character varying(100) NOT NULL,
+    description text,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
-CREATE TABLE raw.replay_pattern_matches (
-    pattern_id uuid NOT NULL,
-    scenario_key text NOT NULL,
-    record_ordinals integer[] NOT NULL
+CREATE TABLE marts.detection_types (
+    id integer NOT NULL,
+    type_name character varying(50) NOT NULL,
+    service_id integer,
+    description text,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
-
-CREATE TABLE raw.replay_patterns (
-    pattern_id uuid NOT NULL,
-    matcher text NOT NULL,
-    pattern text NOT NULL,
-    error text,
-    matcher_version text NOT NULL,
-    replayed_through bigint DEFAULT 0 NOT NULL,
-    replayed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT replay_patterns_matcher_check CHECK ((matcher = ANY (ARRAY['event_pattern'::text, 'filter_pattern'::text])))
-);
-
-CREATE VIEW staging.stg_replay__contents AS
- SELECT content_hash,
-    pattern_id,
-    note AS replay_note,
-    replayed_at
-   FROM raw.replay_contents;
-
-CREATE VIEW staging.stg_replay__pattern_matches AS
- SELECT pattern_id,
-    scenario_key,
-    record_ordinals
-   FROM raw.replay_pattern_matches;
-
-CREATE VIEW staging.stg_replay__patterns AS
- SELECT pattern_id,
-    matcher,
-    pattern,
-    error AS pattern_error,
-    matcher_version,
-    replayed_through,
-    replayed_at
-   FROM raw.replay_patterns;
-
-CREATE VIEW marts.detection_mapping_validations AS
- WITH __dbt__cte__int_replay_pattern_techniques AS (
-         SELECT m.pattern_id,
-            st.technique_id,
-            array_agg(m.scenario_key ORDER BY m.scenario_key) AS firing_scenarios
-           FROM (staging.stg_replay__pattern_matches m
-             JOIN marts.replay_scenario_techniques st ON ((m.scenario_key = (st.scenario_key)::text)))
-          GROUP BY m.pattern_id, st.technique_id
-        ), mappings AS (
-         SELECT dm.id AS mapping_id,
-            dm.detection_id,
-            dm.technique_id,
-            dm.attack_technique_id,
-            dm.validation_status AS mapping_status,
-            ((dm.validated_by IS NOT NULL) AND ((dm.validation_status)::text = ANY ((ARRAY['validated'::character varying, 'disputed'::character varying])::text[]))) AS decided_by_person,
-            dm.validated_by,
-            dm.validated_at,
-            c.pattern_id,
-            c.replay_note,
-            p.pattern_error,
-            p.replayed_at
-           FROM (((marts.detection_mappings dm
-             JOIN intermediate.int_detection_logic_joined d ON ((dm.detection_id = d.detection_id)))
-             JOIN staging.stg_replay__contents c ON ((d.content_hash = c.content_hash)))
-             LEFT JOIN staging.stg_replay__patterns p ON ((c.pattern_id = p.pattern_id)))
-        ), technique_scenarios AS (
-         SELECT replay_scenario_techniques.technique_id,
-            count(*) AS scenarios
-           FROM marts.replay_scenario_techniques
-          GROUP BY replay_scenario_techniques.technique_id
-        ), fired AS (
-         SELECT __dbt__cte__int_replay_pattern_techniques.pattern_id,
-            __dbt__cte__int_replay_pattern_techniques.technique_id,
-            __dbt__cte__int_replay_pattern_techniques.firing_scenarios
-           FROM __dbt__cte__int_replay_pattern_techniques
-        ), judged AS (
-         SELECT m.mapping_id,
-            m.detection_id,
-            m.technique_id,
-            m.attack_technique_id,
-            m.mapping_status,
-            m.decided_by_person,
-            m.validated_by,
-            m.validated_at,
-            m.pattern_id,
-            m.replay_note,
-            m.pattern_error,
-            m.replayed_at,
-            COALESCE(ts.scenarios, (0)::bigint) AS technique_scenarios,
-            COALESCE(cardinality(f.firing_scenarios), 0) AS scenarios_fired,
-            f.firing_scenarios,
-            ((m.pattern_id IS NOT NULL) AND (m.pattern_error IS NULL) AND (ts.scenarios > 0)) AS replay_decides
-           FROM ((mappings m
-             LEFT JOIN technique_scenarios ts ON ((m.technique_id = ts.technique_id)))
-             LEFT JOIN fired f ON (((m.pattern_id = f.pattern_id) AND (m.technique_id = f.technique_id))))
-        )
- SELECT mapping_id,
-    detection_id,
-    technique_id,
-    attack_technique_id,
-    mapping_status,
-    (
-        CASE
-            WHEN decided_by_person THEN mapping_status
-            WHEN (replay_decides AND (scenarios_fired > 0)) THEN 'validated'::character varying
-            WHEN replay_decides THEN 'not_confirmed'::character varying
-            ELSE mapping_status
-        END)::character varying(20) AS validation_status,
-    (
-        CASE
-            WHEN (replay_decides AND (NOT decided_by_person)) THEN 'test_trigger'::text
-            ELSE NULL::text
-        END)::character varying(50) AS validation_method,
-    (
-        CASE
-            WHEN decided_by_person THEN validated_by
-            WHEN replay_decides THEN 'replay'::character varying
-            ELSE NULL::character varying
-        END)::character varying(255) AS validated_by,
-    (
-        CASE
-            WHEN decided_by_person THEN (validated_at)::timestamp with time zone
-            WHEN replay_decides THEN replayed_at
-            ELSE NULL::timestamp with time zone
-        END)::timestamp without time zone AS validated_at,
-    technique_scenarios,
-    scenarios_fired,
-    firing_scenarios,
-        CASE
-            WHEN (pattern_id IS NULL) THEN replay_note
-            WHEN (pattern_error IS NOT NULL) THEN ('pattern not replayable: '::text || pattern_error)
-            WHEN (technique_scenarios = 0) THEN ('no replay scenario for '::text || (attack_technique_id)::text)
-            WHEN (scenarios_fired = 0) THEN ((('fires on none of the '::text || technique_scenarios) || ' scenarios of '::text) || (attack_technique_id)::text)
-            ELSE NULL::text
-        END AS replay_note
-   FROM judged;
 
 CREATE TABLE marts.detections (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -780,61 +669,6 @@ CREATE TABLE marts.detections (
     valid_to date,
     is_current boolean NOT NULL,
     CONSTRAINT detections_status_check CHECK (((status)::text = ANY ((ARRAY['enabled'::character varying, 'disabled'::character varying, 'deprecated'::character varying])::text[])))
-);
-
-CREATE TABLE raw.replay_scenario_records (
-    scenario_key text NOT NULL,
-    ordinal integer NOT NULL,
-    source_file text NOT NULL,
-    event_source text NOT NULL,
-    event_name text NOT NULL,
-    record jsonb NOT NULL
-);
-
-CREATE VIEW staging.stg_replay__scenario_records AS
- SELECT scenario_key,
-    ordinal,
-    source_file,
-    event_source,
-    event_name,
-    record
-   FROM raw.replay_scenario_records;
-
-CREATE VIEW marts.detection_replay_results AS
- WITH pattern_matches AS (
-         SELECT m.pattern_id,
-            m.scenario_key,
-            m.record_ordinals,
-            array_agg(DISTINCT r.event_name ORDER BY r.event_name) AS matched_event_names
-           FROM ((staging.stg_replay__pattern_matches m
-             CROSS JOIN LATERAL unnest(m.record_ordinals) o(ordinal))
-             JOIN staging.stg_replay__scenario_records r ON (((m.scenario_key = r.scenario_key) AND (o.ordinal = r.ordinal))))
-          GROUP BY m.pattern_id, m.scenario_key, m.record_ordinals
-        )
- SELECT d.id AS detection_id,
-    d.account_id,
-    (pattern_matches.scenario_key)::character varying(300) AS scenario_key,
-    pattern_matches.record_ordinals AS matched_records,
-    pattern_matches.matched_event_names
-   FROM ((marts.detections d
-     JOIN staging.stg_replay__contents c ON ((d.content_hash = c.content_hash)))
-     JOIN pattern_matches ON ((c.pattern_id = pattern_matches.pattern_id)))
-  WHERE (d.account_id IS NOT NULL);
-
-CREATE TABLE marts.detection_services (
-    id integer NOT NULL,
-    provider_id integer,
-    service_name character varying(100) NOT NULL,
-    description text,
-    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
-);
-
-CREATE TABLE marts.detection_types (
-    id integer NOT NULL,
-    type_name character varying(50) NOT NULL,
-    service_id integer,
-    description text,
-    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.mitre_tactics (
@@ -914,90 +748,17 @@ CREATE TABLE marts.mitre_versions (
     activated_at timestamp with time zone
 );
 
-CREATE SEQUENCE raw.replay_scenario_load_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1;
-
-CREATE TABLE raw.replay_scenarios (
-    scenario_key text NOT NULL,
-    scenario_source text NOT NULL,
-    name text NOT NULL,
-    description text,
-    technique_ids text[] NOT NULL,
-    incidents jsonb DEFAULT '[]'::jsonb NOT NULL,
-    source_files text[] NOT NULL,
-    provenance jsonb NOT NULL,
-    sha256 text NOT NULL,
-    record_count integer NOT NULL,
-    load_seq bigint DEFAULT nextval('raw.replay_scenario_load_seq'::regclass) NOT NULL,
-    loaded_at timestamp with time zone DEFAULT now() NOT NULL
+CREATE TABLE marts.replay_incident_steps (
+    account_id uuid,
+    incident_link character varying(500),
+    incident_name character varying(500),
+    scenario_key character varying(300),
+    step_name character varying(300),
+    technique_ids text[],
+    caught boolean,
+    catching_detections integer,
+    caught_by character varying[]
 );
-
-CREATE VIEW staging.stg_replay__scenarios AS
- SELECT scenario_key,
-    scenario_source,
-    name AS scenario_name,
-    description,
-    technique_ids,
-    incidents,
-    source_files,
-    (provenance ->> 'licence'::text) AS licence,
-    (provenance ->> 'upstream'::text) AS upstream,
-    provenance,
-    record_count,
-    load_seq,
-    loaded_at
-   FROM raw.replay_scenarios;
-
-CREATE VIEW marts.replay_incident_steps AS
- WITH steps AS (
-         SELECT (i.incident ->> 'link'::text) AS incident_link,
-            min((i.incident ->> 'description'::text)) AS incident_name,
-            s.scenario_key,
-            min(s.scenario_name) AS step_name,
-            min(s.technique_ids) AS technique_ids
-           FROM (staging.stg_replay__scenarios s
-             CROSS JOIN LATERAL jsonb_array_elements(s.incidents) i(incident))
-          GROUP BY (i.incident ->> 'link'::text), s.scenario_key
-        ), step_patterns AS (
-         SELECT alerting.account_id,
-            m.scenario_key,
-            alerting.detections,
-            alerting.detection_names
-           FROM (intermediate.int_replay_alerting_patterns alerting
-             JOIN staging.stg_replay__pattern_matches m ON ((alerting.pattern_id = m.pattern_id)))
-          WHERE (m.scenario_key IN ( SELECT steps_1.scenario_key
-                   FROM steps steps_1))
-        ), caught AS (
-         SELECT step_patterns.account_id,
-            step_patterns.scenario_key,
-            sum(step_patterns.detections) AS catching_detections
-           FROM step_patterns
-          GROUP BY step_patterns.account_id, step_patterns.scenario_key
-        ), caught_names AS (
-         SELECT step_patterns.account_id,
-            step_patterns.scenario_key,
-            (array_agg(DISTINCT named.name ORDER BY named.name))[1:3] AS caught_by
-           FROM (step_patterns
-             CROSS JOIN LATERAL unnest(step_patterns.detection_names) named(name))
-          GROUP BY step_patterns.account_id, step_patterns.scenario_key
-        )
- SELECT a.id AS account_id,
-    (steps.incident_link)::character varying(500) AS incident_link,
-    (steps.incident_name)::character varying(500) AS incident_name,
-    (steps.scenario_key)::character varying(300) AS scenario_key,
-    (steps.step_name)::character varying(300) AS step_name,
-    steps.technique_ids,
-    (caught.account_id IS NOT NULL) AS caught,
-    (COALESCE(caught.catching_detections, (0)::numeric))::integer AS catching_detections,
-    caught_names.caught_by
-   FROM (((marts.accounts a
-     CROSS JOIN steps)
-     LEFT JOIN caught ON (((a.id = caught.account_id) AND (steps.scenario_key = caught.scenario_key))))
-     LEFT JOIN caught_names ON (((a.id = caught_names.account_id) AND (steps.scenario_key = caught_names.scenario_key))));
 
 CREATE TABLE marts.replay_scenario_records (
     scenario_key character varying(300),
@@ -1009,6 +770,12 @@ CREATE TABLE marts.replay_scenario_records (
     user_identity_arn character varying(500),
     source_file text,
     record jsonb
+);
+
+CREATE TABLE marts.replay_scenario_techniques (
+    scenario_key character varying(300),
+    technique_id bigint,
+    attack_technique_id character varying(20)
 );
 
 CREATE TABLE marts.replay_scenarios (
@@ -1416,6 +1183,62 @@ CREATE SEQUENCE raw.quarantine_id_seq
     CACHE 1;
 
 ALTER SEQUENCE raw.quarantine_id_seq OWNED BY raw.quarantine.id;
+
+CREATE TABLE raw.replay_contents (
+    content_hash text NOT NULL,
+    pattern_id uuid,
+    note text,
+    replay_version text NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE raw.replay_pattern_matches (
+    pattern_id uuid NOT NULL,
+    scenario_key text NOT NULL,
+    record_ordinals integer[] NOT NULL
+);
+
+CREATE TABLE raw.replay_patterns (
+    pattern_id uuid NOT NULL,
+    matcher text NOT NULL,
+    pattern text NOT NULL,
+    error text,
+    matcher_version text NOT NULL,
+    replayed_through bigint DEFAULT 0 NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT replay_patterns_matcher_check CHECK ((matcher = ANY (ARRAY['event_pattern'::text, 'filter_pattern'::text])))
+);
+
+CREATE SEQUENCE raw.replay_scenario_load_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE raw.replay_scenario_records (
+    scenario_key text NOT NULL,
+    ordinal integer NOT NULL,
+    source_file text NOT NULL,
+    event_source text NOT NULL,
+    event_name text NOT NULL,
+    record jsonb NOT NULL
+);
+
+CREATE TABLE raw.replay_scenarios (
+    scenario_key text NOT NULL,
+    scenario_source text NOT NULL,
+    name text NOT NULL,
+    description text,
+    technique_ids text[] NOT NULL,
+    incidents jsonb DEFAULT '[]'::jsonb NOT NULL,
+    source_files text[] NOT NULL,
+    provenance jsonb NOT NULL,
+    sha256 text NOT NULL,
+    record_count integer NOT NULL,
+    load_seq bigint DEFAULT nextval('raw.replay_scenario_load_seq'::regclass) NOT NULL,
+    loaded_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 CREATE TABLE raw.scans (
     scan_id uuid NOT NULL,
@@ -2067,6 +1890,54 @@ CREATE VIEW staging.stg_raw__org_accounts AS
     collected_at
    FROM renamed;
 
+CREATE VIEW staging.stg_replay__contents AS
+ SELECT content_hash,
+    pattern_id,
+    note AS replay_note,
+    replayed_at
+   FROM raw.replay_contents;
+
+CREATE VIEW staging.stg_replay__pattern_matches AS
+ SELECT pattern_id,
+    scenario_key,
+    record_ordinals
+   FROM raw.replay_pattern_matches;
+
+CREATE VIEW staging.stg_replay__patterns AS
+ SELECT pattern_id,
+    matcher,
+    pattern,
+    error AS pattern_error,
+    matcher_version,
+    replayed_through,
+    replayed_at
+   FROM raw.replay_patterns;
+
+CREATE VIEW staging.stg_replay__scenario_records AS
+ SELECT scenario_key,
+    ordinal,
+    source_file,
+    event_source,
+    event_name,
+    record
+   FROM raw.replay_scenario_records;
+
+CREATE VIEW staging.stg_replay__scenarios AS
+ SELECT scenario_key,
+    scenario_source,
+    name AS scenario_name,
+    description,
+    technique_ids,
+    incidents,
+    source_files,
+    (provenance ->> 'licence'::text) AS licence,
+    (provenance ->> 'upstream'::text) AS upstream,
+    provenance,
+    record_count,
+    load_seq,
+    loaded_at
+   FROM raw.replay_scenarios;
+
 ALTER TABLE ONLY app.attack_activation_log ALTER COLUMN id SET DEFAULT nextval('app.attack_activation_log_id_seq'::regclass);
 
 ALTER TABLE ONLY raw.quarantine ALTER COLUMN id SET DEFAULT nextval('raw.quarantine_id_seq'::regclass);
@@ -2442,9 +2313,15 @@ CREATE POLICY all_organizations ON marts.detection_health_findings FOR SELECT TO
 
 CREATE POLICY all_organizations ON marts.detection_logic FOR SELECT TO bi_reader USING (true);
 
+CREATE POLICY all_organizations ON marts.detection_mapping_validations FOR SELECT TO bi_reader USING (true);
+
 CREATE POLICY all_organizations ON marts.detection_mappings FOR SELECT TO bi_reader USING (true);
 
+CREATE POLICY all_organizations ON marts.detection_replay_results FOR SELECT TO bi_reader USING (true);
+
 CREATE POLICY all_organizations ON marts.detections FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.replay_incident_steps FOR SELECT TO bi_reader USING (true);
 
 CREATE POLICY all_organizations ON marts.replay_technique_coverage FOR SELECT TO bi_reader USING (true);
 
@@ -2468,7 +2345,11 @@ ALTER TABLE marts.detection_health_findings ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detection_logic ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE marts.detection_mapping_validations ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE marts.detection_mappings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_replay_results ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detections ENABLE ROW LEVEL SECURITY;
 
@@ -2478,7 +2359,13 @@ CREATE POLICY own_organization_5234b320 ON marts.detection_deprecation_impact FO
 CREATE POLICY own_organization_5234b320 ON marts.detection_logic FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
+CREATE POLICY own_organization_5234b320 ON marts.detection_mapping_validations FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
 CREATE POLICY own_organization_5234b320 ON marts.detection_mappings FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
+CREATE POLICY own_organization_5234b320 ON marts.detection_replay_results FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
 CREATE POLICY own_organization_a92c3846 ON marts.accounts FOR SELECT TO bi_tenant USING (((organization_id)::text IN ( SELECT t.organization_id
@@ -2502,9 +2389,13 @@ CREATE POLICY own_organization_d5e459ab ON marts.detection_health_findings FOR S
 
 CREATE POLICY own_organization_d5e459ab ON marts.detections FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
 
+CREATE POLICY own_organization_d5e459ab ON marts.replay_incident_steps FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
 CREATE POLICY own_organization_d5e459ab ON marts.replay_technique_coverage FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
 
 CREATE POLICY own_organization_d5e459ab ON marts.scan_snapshots FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+ALTER TABLE marts.replay_incident_steps ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.replay_technique_coverage ENABLE ROW LEVEL SECURITY;
 
@@ -2595,36 +2486,23 @@ GRANT SELECT ON TABLE marts.detection_health TO bi_tenant;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_tenant;
 
+GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_tenant;
+
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_tenant;
 
-GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_tenant;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_contents TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_contents TO dcv_transform;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_pattern_matches TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_pattern_matches TO dcv_transform;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_patterns TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_patterns TO dcv_transform;
-
-GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_reader;
-
-GRANT SELECT ON TABLE marts.detections TO bi_reader;
-GRANT SELECT ON TABLE marts.detections TO bi_tenant;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenario_records TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_scenario_records TO dcv_transform;
-
 GRANT SELECT ON TABLE marts.detection_replay_results TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_replay_results TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_services TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_services TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_types TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_types TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.detections TO bi_reader;
+GRANT SELECT ON TABLE marts.detections TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_tactics TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_tactics TO bi_tenant;
@@ -2641,15 +2519,14 @@ GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_tenant;
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_tenant;
 
-GRANT SELECT,USAGE ON SEQUENCE raw.replay_scenario_load_seq TO dcv_ingest;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenarios TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_scenarios TO dcv_transform;
-
 GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_reader;
 GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.replay_scenarios TO bi_reader;
 GRANT SELECT ON TABLE marts.replay_scenarios TO bi_tenant;
@@ -2734,6 +2611,23 @@ GRANT SELECT ON TABLE raw.quarantine TO dcv_transform;
 
 GRANT SELECT,USAGE ON SEQUENCE raw.quarantine_id_seq TO dcv_ingest;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_contents TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_contents TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_pattern_matches TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_pattern_matches TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_patterns TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_patterns TO dcv_transform;
+
+GRANT SELECT,USAGE ON SEQUENCE raw.replay_scenario_load_seq TO dcv_ingest;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenario_records TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenario_records TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenarios TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenarios TO dcv_transform;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.scans TO dcv_ingest;
 GRANT SELECT ON TABLE raw.scans TO dcv_transform;
 
@@ -2783,12 +2677,17 @@ CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_hea
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_logic_parser_version ON raw.detection_logic USING btree (parser_version);
+CREATE INDEX detection_mapping_validations_detection_id_idx ON marts.detection_mapping_validations USING btree (detection_id);
+CREATE INDEX detection_mapping_validations_validation_status_validation__idx ON marts.detection_mapping_validations USING btree (validation_status, validation_method);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
 CREATE INDEX detection_mappings_validation_status_confidence_score_attac_idx ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
 CREATE INDEX detection_presence_content ON raw.detection_presence USING btree (content_hash);
 CREATE INDEX detection_presence_open ON raw.detection_presence USING btree (source, account_id) WHERE (valid_to IS NULL);
+CREATE INDEX detection_replay_results_account_id_idx ON marts.detection_replay_results USING btree (account_id);
+CREATE INDEX detection_replay_results_detection_id_idx ON marts.detection_replay_results USING btree (detection_id);
+CREATE INDEX detection_replay_results_scenario_key_idx ON marts.detection_replay_results USING btree (scenario_key);
 CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (signal_type, value);
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
@@ -2809,6 +2708,8 @@ CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin 
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
 CREATE INDEX quarantine_source_partition ON raw.quarantine USING btree (source, partition_date);
 CREATE INDEX replay_contents_pattern ON raw.replay_contents USING btree (pattern_id);
+CREATE INDEX replay_incident_steps_account_id_incident_link_idx ON marts.replay_incident_steps USING btree (account_id, incident_link);
+CREATE INDEX replay_incident_steps_incident_link_idx ON marts.replay_incident_steps USING btree (incident_link);
 CREATE INDEX replay_pattern_matches_scenario ON raw.replay_pattern_matches USING btree (scenario_key);
 CREATE INDEX replay_scenario_techniques_scenario_key_idx ON marts.replay_scenario_techniques USING btree (scenario_key);
 CREATE INDEX replay_scenario_techniques_technique_id_idx ON marts.replay_scenario_techniques USING btree (technique_id);
