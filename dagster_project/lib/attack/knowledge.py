@@ -11,6 +11,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from dagster_project.lib.attack.bundle import BundleError
+from dagster_project.lib.warehouse.storable import JSON_NUL, nul_path, nul_reason
 
 
 @dataclass
@@ -29,8 +30,11 @@ def parse_ctid(source: str, data: bytes) -> KnowledgeDocument:
         raise BundleError(source, "(file)", f"not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("mapping_objects"), list) or "metadata" not in doc:
         raise BundleError(source, "(file)", "not a Mappings Explorer file (needs metadata and mapping_objects)")
-    if not doc["metadata"].get("attack_version"):
+    if not isinstance(doc["metadata"], dict) or not doc["metadata"].get("attack_version"):
         raise BundleError(source, "metadata", "no attack_version: cannot tell which ATT&CK release it maps to")
+    where = nul_path(doc, "") if JSON_NUL in data else None
+    if where:
+        raise BundleError(source, where, nul_reason(where))
     return KnowledgeDocument(source=source, source_file=PurePath(source).name,
                              sha256=hashlib.sha256(data).hexdigest(), metadata=doc["metadata"],
                              objects=doc["mapping_objects"])
@@ -68,6 +72,9 @@ def parse_traildiscover(source: str, files: Mapping[str, bytes], licence: bytes 
             raise BundleError(source, path, f"not JSON ({exc})") from None
         if not isinstance(event, dict):
             raise BundleError(source, path, "not a TrailDiscover event (a JSON object)")
+        where = nul_path(event) if JSON_NUL in data else None
+        if where:
+            raise BundleError(source, path, nul_reason(where))
         for name, kind in _TRAILDISCOVER_FIELDS.items():
             if not isinstance(event.get(name), kind):
                 raise BundleError(source, path, f"{name} missing or not a {kind.__name__}")
