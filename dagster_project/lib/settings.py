@@ -121,9 +121,10 @@ def check_database_url(url: str, variable: str = "DCV_DATABASE_URL") -> str:
         scheme, _, rest = url.partition("://")
         if scheme not in ("postgresql", "postgres"):
             raise ValueError(f"{variable} is not a PostgreSQL URL (it starts with {scheme[:20]!r}): {usage}")
-        authority = rest.split("/", 1)[0]
-        if authority.count("@") > 1:
-            raise ValueError(f"{variable} has more than one '@' before the host (an '@' in the password?): {usage}")
+        authority, _, path = rest.split("?", 1)[0].partition("/")
+        if authority.count("@") > 1 or "@" in path:
+            raise ValueError(f"{variable} has an '@' where libpq does not expect one (an '@' or '/' in the "
+                             f"password?): {usage}")
     try:
         params = conninfo.conninfo_to_dict(url)
     except Exception:  # noqa: BLE001 -- psycopg's message quotes the value, which may hold the password

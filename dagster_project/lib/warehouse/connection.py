@@ -38,7 +38,7 @@ def redact(url: str) -> str:
     """Never print a password: postgresql://user:secret@host -> postgresql://user:***@host."""
     # up to the last '@' of the authority: a password may hold an unescaped '@' (check_database_url refuses it,
     # but a URL from elsewhere may not have been checked)
-    url = re.sub(r"(//[^:/@]*:)[^/]*@", r"\1***@", url)
+    url = re.sub(r"(//[^:/@]*:)[^?]*@", r"\1***@", url)
     url = re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]+)", r"\1***", url)
     return url
 
@@ -72,6 +72,7 @@ def explain(exc: psycopg.Error, url: str, variable: str) -> WarehouseConfigError
 
 
 SERVER_GONE = ("server closed the connection unexpectedly", "terminating connection because of crash",
+               "unexpected postmaster exit", "terminating connection due to administrator command",
                "the database system is in recovery mode", "the database system is shutting down",
                "consuming input failed", "connection is lost", "the connection is closed")
 
