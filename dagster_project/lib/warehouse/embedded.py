@@ -190,7 +190,8 @@ def recovery_note(pgdata: Path, log: Path, offset: int) -> str:
             lines = f.read().decode("utf-8", "replace").splitlines()
     except OSError:
         lines = []
-    said = [line.split("LOG:", 1)[-1].strip() for line in lines if any(k in line for k in RECOVERY_LINES)]
+    said = [line.split("LOG:", 1)[-1].split(" system usage:")[0].strip() for line in lines
+            if any(k in line for k in RECOVERY_LINES)]
     did = "; ".join(said[-2:]) if said else "it started from its last checkpoint"
     return (f"the embedded PostgreSQL under {pgdata} had stopped without a clean shutdown (a crash, kill -9 or "
             f"power loss) and ran crash recovery on this start ({did}): every committed transaction is kept and "
