@@ -98,7 +98,7 @@ def fresh_warehouse(pg_server_url):
 
 
 def test_bi_reader_cannot_make_temporary_tables_or_reach_other_databases(pg_server_url, fresh_warehouse):
-    """Migration 0015 (the warehouse) and the embedded server's lock on its other databases (dagster, postgres,
+    """Migration 0016 (the warehouse) and the embedded server's lock on its other databases (dagster, postgres,
     template1): bi_reader connects to the warehouse and reads marts, nothing more."""
     if settings.external_url_from_env(os.environ):
         pytest.skip("changes a role's password: only on the tests' own embedded server")

@@ -112,7 +112,7 @@ def ensure_database(server_url: str, database: str) -> None:
 
 
 # Databases of the embedded server that only its superuser uses: PUBLIC (so bi_reader) may not connect to them.
-# The warehouse's own grants are migration 0015's.
+# The warehouse's own grants are migration 0016's.
 PRIVATE_DATABASES = (settings_mod.DAGSTER_DB, "postgres", "template1")
 
 

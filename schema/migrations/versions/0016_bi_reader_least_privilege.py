@@ -1,21 +1,22 @@
 """bi_reader least-privileged in the warehouse database: no temporary tables, connect granted by name
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
 # PostgreSQL gives PUBLIC (every role) CONNECT and TEMPORARY on each new database, and a role cannot be denied
 # what PUBLIC holds. So PUBLIC loses both on the warehouse, and each role that needs them gets them by name:
 # the project's roles create temporary tables (the daily load's staging, dbt's incremental models), bi_reader
-# only connects. A BI role added later needs `grant connect on database ... to it` (or membership of bi_reader).
+# only connects (bi_tenant, the tenant roles' group, has its own CONNECT from 0015). A BI role added later needs
+# `grant connect on database ... to it`, or membership of bi_reader or bi_tenant.
 # Other databases of the server (dagster, postgres, template1) are not this migration's to change: the embedded
 # server revokes PUBLIC's CONNECT there itself (lib/warehouse/connection.py); an external one is the DBA's
 # (README, "Schemas and roles").
