@@ -163,7 +163,8 @@ def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
     and, when present, the TrailDiscover folder in DCV_SHARED (CloudTrail events -> techniques, incidents)."""
     if env_value:
         return split(env_value)
-    local = sorted((cfg.shared_dir / "ctid" / "mappings-explorer").glob("aws-*.json"))
+    local = sorted(p for provider in ("aws", "azure", "gcp")
+                   for p in (cfg.shared_dir / "ctid" / "mappings-explorer").glob(f"{provider}-*.json"))
     traildiscover = cfg.shared_dir / "traildiscover"
     return ([str(p) for p in local] or [CTID_AWS_URL]) + ([str(traildiscover)] if (traildiscover / "events").is_dir()
                                                           else [])
