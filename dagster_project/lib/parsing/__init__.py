@@ -10,7 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from dagster_project.lib.parsing import aws_findings, azure, cloudwatch_filter, elastic, event_pattern, gcp_logging, sigma
+from dagster_project.lib.parsing import (
+    aws_findings,
+    azure,
+    cloudwatch_filter,
+    elastic,
+    event_pattern,
+    gcp_logging,
+    sigma,
+)
 from dagster_project.lib.parsing.conditions import mark_alternatives, outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 

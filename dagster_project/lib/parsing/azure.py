@@ -31,10 +31,12 @@ _TEST = re.compile(
     rf"{_FIELD}\s*(?P<op>!?(?:==|=~|!=|!~|in~|in|has_any|has_all|has_cs|has|contains_cs|contains|startswith_cs|"
     rf"startswith|endswith_cs|endswith))\s*(?P<value>{_LIST}|{_STRING}|\(\s*[A-Za-z_]\w*\s*\))",
     re.IGNORECASE)
-_LET = re.compile(rf"\blet\s+(?P<name>[A-Za-z_]\w*)\s*=\s*(?:dynamic|pack_array)\s*\(\s*\[?(?P<body>[^;]*?)\]?\s*\)\s*;",
+_LET = re.compile(r"\blet\s+(?P<name>[A-Za-z_]\w*)\s*=\s*(?:dynamic|pack_array)\s*\(\s*\[?(?P<body>[^;]*?)\]?\s*\)\s*;",
                   re.IGNORECASE | re.DOTALL)
 _LET_STRING = re.compile(rf"\blet\s+(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<body>{_STRING})\s*;", re.IGNORECASE)
-_TABLE = re.compile(r"(?:^|\bunion\b[^|]*?|\(\s*)\b(?P<table>[A-Z][A-Za-z]+)\s*(?:\||\n|$|\))", re.MULTILINE)
+# a table: an identifier starting a statement, a union's operand or a parenthesised subquery, before a pipe
+_TABLE = re.compile(r"(?:^\s*|;\s*|\bunion\s+(?:\w+\s*=\s*\w+\s+)*|,\s*|\(\s*)(?P<table>[A-Z][A-Za-z0-9_]+)\s*(?=\||$|\))",
+                    re.MULTILINE)
 
 
 def _strings(text: str) -> list[str]:
@@ -77,8 +79,7 @@ def kql_signals(b: Builder, query: str) -> dict[str, Any]:
             else:  # has, contains, has_all: a part of the name
                 b.signal("operation", "%" + like_escape(v) + "%", "like", PREFIX)
     for m in _TABLE.finditer(text):
-        if m.group("table") not in ("let", "union", "join", "where", "project", "extend", "summarize"):
-            b.entity("tables", m.group("table"))
+        b.entity("tables", m.group("table"))
     b.doubt("KQL read by a best-effort scanner", 0.8)
     return {"query": query, "operation_tests": tests}
 
