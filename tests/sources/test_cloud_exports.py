@@ -27,7 +27,7 @@ def test_projects_and_subscriptions_load_beside_aws_accounts_with_their_provider
     by_name = {r["name"]: r for r in records}
     # side files joined as AWS's are: a policy's channels, an alert's action groups (verbatim, as listed)
     assert [c["type"] for c in by_name["SA key created"]["related"]["notification_channels"]] == ["email"]
-    assert by_name["Firewall changes"]["related"] == {"notification_channels": []}
+    assert by_name["Instance deletes"]["related"] == {"notification_channels": []}
     assert [g["name"] for g in by_name["nsg"]["related"]["action_groups"]] == ["ag-soc"]
     assert by_name["Privileged role added"]["api_object"]["properties"]["techniques"] == ["T1098"]
 
