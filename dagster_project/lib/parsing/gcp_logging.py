@@ -29,7 +29,7 @@ SERVICE_FIELDS = {"protopayload.servicename", "proto_payload.audit_log.service_n
 RESOURCE_FIELDS = {"resource.type", "data.protopayload.resource.type"}
 LOG_FIELDS = {"logname", "log_id", "data.protopayload.logname"}
 USER_METRIC = "logging.googleapis.com/user/"
-_VERSION_SEGMENT = re.compile(r"^(v\d+\w*|v\*|beta\d*|alpha\d*)\.", re.IGNORECASE)
+_VERSION_SEGMENT = re.compile(r"^(v\d+\w*|v\*|v%|beta\d*|alpha\d*)\.", re.IGNORECASE)
 
 
 def method_name(value: str) -> str:
@@ -193,13 +193,36 @@ def regex_alternatives(pattern: str) -> list[str] | None:
     return parts if all(_PLAIN.match(p) for p in parts) else None
 
 
+_REGEX_PART = re.compile(r"\\\.|\.\*|\.\+|\\d\+|\\d\*|\[0-9\]\+|\.|[A-Za-z0-9_/-]+")
+
+
+def regex_to_like(pattern: str) -> str | None:
+    """A regular expression of literal text, `\\.`, `.*`/`.+`, `\\d+` and `.` as a LIKE pattern (lower case, the
+    method name's version segment dropped); None when it uses anything else (classes, groups, repetition)."""
+    text = pattern.strip()
+    start, end = text.startswith("^"), text.endswith("$") and not text.endswith("\\$")
+    body = text[1 if start else 0:len(text) - 1 if end else len(text)]
+    out, pos = [], 0
+    while pos < len(body):
+        m = _REGEX_PART.match(body, pos)
+        if not m:
+            return None
+        part = m.group(0)
+        out.append("." if part == "\\." else "%" if part in (".*", ".+", "\\d+", "\\d*", "[0-9]+") else
+                   "_" if part == "." else like_escape(part))
+        pos = m.end()
+    like = ("" if start else "%") + "".join(out) + ("" if end else "%")
+    return _VERSION_SEGMENT.sub("", like.lower()) if start else like.lower()
+
+
 def add_method_test(b: Builder, op: str, value: str, anchored: bool = True) -> None:
     """One required test on the method name: exact names as `method`, anything looser as a LIKE pattern."""
     if op == "=":
-        if "*" in value:
-            b.signal("method", like_escape(method_name(value)).replace("*", "%"), "like", PREFIX)
+        name = method_name(value)
+        if "*" in name:
+            b.signal("method", like_escape(name).replace("*", "%"), "like", PREFIX)
         else:
-            b.signal("method", method_name(value), "exact", EXACT)
+            b.signal("method", name, "exact", EXACT)
     elif op == ":":
         b.signal("method", "%" + like_escape(value.strip().lower()) + "%", "like", PREFIX)
         b.doubt("method name matched by substring (:)", 0.8)
@@ -212,6 +235,11 @@ def add_method_test(b: Builder, op: str, value: str, anchored: bool = True) -> N
             for name in names:
                 b.signal("method", "%" + like_escape(name.lower()) + "%", "like", PREFIX)
             b.doubt("method name matched by an unanchored regular expression", 0.8)
+        elif (like := regex_to_like(value)) is not None:
+            if "%" in like or "_" in like.replace("\\_", ""):
+                b.signal("method", like, "like", PREFIX)
+            else:  # a fully anchored literal: the name itself
+                b.signal("method", like.replace("\\", ""), "exact", EXACT)
         else:
             b.doubt(f"method name regular expression not read: {value[:80]}", 0.5)
 
