@@ -188,16 +188,15 @@ def regex_alternatives(pattern: str) -> list[str] | None:
     body = pattern.strip().removeprefix("^").removesuffix("$")
     if body.startswith("(") and body.endswith(")"):
         body = body[1:-1]
-    body = body.replace("\\.", ".")
     parts = body.split("|")
-    return parts if all(_PLAIN.match(p) for p in parts) else None
+    return parts if all(_PLAIN.match(p.replace("\\.", ".")) for p in parts) else None
 
 
 _REGEX_PART = re.compile(r"\\\.|\.\*|\.\+|\\d\+|\\d\*|\[0-9\]\+|\.|[A-Za-z0-9_/-]+")
 
 
 def regex_to_like(pattern: str) -> str | None:
-    """A regular expression of literal text, `\\.`, `.*`/`.+`, `\\d+` and `.` as a LIKE pattern (lower case, the
+    """A regular expression of literal text, `\\.` (or `.`), `.*`/`.+` and `\\d+` as a LIKE pattern (lower case, the
     method name's version segment dropped); None when it uses anything else (classes, groups, repetition)."""
     text = pattern.strip()
     start, end = text.startswith("^"), text.endswith("$") and not text.endswith("\\$")
@@ -208,8 +207,9 @@ def regex_to_like(pattern: str) -> str | None:
         if not m:
             return None
         part = m.group(0)
-        out.append("." if part == "\\." else "%" if part in (".*", ".+", "\\d+", "\\d*", "[0-9]+") else
-                   "_" if part == "." else like_escape(part))
+        # an unescaped dot is read as the dot it almost always means in a method name
+        out.append("." if part in ("\\.", ".") else "%" if part in (".*", ".+", "\\d+", "\\d*", "[0-9]+") else
+                   like_escape(part))
         pos = m.end()
     like = ("" if start else "%") + "".join(out) + ("" if end else "%")
     return _VERSION_SEGMENT.sub("", like.lower()) if start else like.lower()
@@ -227,21 +227,18 @@ def add_method_test(b: Builder, op: str, value: str, anchored: bool = True) -> N
         b.signal("method", "%" + like_escape(value.strip().lower()) + "%", "like", PREFIX)
         b.doubt("method name matched by substring (:)", 0.8)
     elif op == "=~":
-        names = regex_alternatives(value)
-        if names is not None and value.strip().startswith("^") and value.strip().endswith("$"):
-            for name in names:
-                b.signal("method", method_name(name), "exact", EXACT)
-        elif names is not None:
-            for name in names:
-                b.signal("method", "%" + like_escape(name.lower()) + "%", "like", PREFIX)
-            b.doubt("method name matched by an unanchored regular expression", 0.8)
-        elif (like := regex_to_like(value)) is not None:
-            if "%" in like or "_" in like.replace("\\_", ""):
+        text = value.strip()
+        start, end = text.startswith("^"), text.endswith("$")
+        names = regex_alternatives(text)
+        # each alternative with the whole pattern's anchors: ^(a|b)$ is a or b exactly
+        for part in names if names is not None else [text.removeprefix("^").removesuffix("$")]:
+            like = regex_to_like(("^" if start else "") + part + ("$" if end else ""))
+            if like is None:
+                b.doubt(f"method name regular expression not read: {value[:80]}", 0.5)
+            elif "%" in like or "_" in like.replace("\\_", ""):
                 b.signal("method", like, "like", PREFIX)
             else:  # a fully anchored literal: the name itself
-                b.signal("method", like.replace("\\", ""), "exact", EXACT)
-        else:
-            b.doubt(f"method name regular expression not read: {value[:80]}", 0.5)
+                b.signal("method", method_name(like.replace("\\", "")), "exact", EXACT)
 
 
 def filter_signals(b: Builder, text: str) -> dict[str, Any]:
