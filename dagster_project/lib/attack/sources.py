@@ -159,7 +159,8 @@ def _numbers(version: str) -> tuple[int, ...]:
 
 
 def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
-    """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS file in DCV_SHARED (else its official URL)
+    """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS, Azure and GCP files in DCV_SHARED (else the AWS
+    file's official URL)
     and, when present, the TrailDiscover folder in DCV_SHARED (CloudTrail events -> techniques, incidents)."""
     if env_value:
         return split(env_value)

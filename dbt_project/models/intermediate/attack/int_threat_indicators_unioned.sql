@@ -95,8 +95,7 @@ ctid_values as (
         'finding_type',
         families.finding_family
     from ctid
-    inner join capability_families
-        as families
+    inner join capability_families as families
         on
             ctid.provider = families.provider
             and ctid.capability_id = families.capability_id

@@ -48,19 +48,20 @@ live as (
         -- why an alarm (or a Google Cloud alert policy) cannot alert anyone (null when it can): the link a metric
         -- filter's (or log-based metric's) coverage hangs on
         case
-            when types.type_name = 'alert_policy' then
-                case
-                    when (d.raw_config -> 'api_object' ->> 'enabled') = 'false'
-                        then 'alert policy is disabled (enabled=false)'
-                    when jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'notificationChannels', '[]')) = 0
-                        then 'alert policy has no notification channels'
-                    when
-                        d.raw_config -> 'related' ? 'notification_channels'
-                        and not jsonb_path_exists(
-                            d.raw_config -> 'related' -> 'notification_channels', '$[*] ? (@.enabled == true)'
-                        )
-                        then 'none of its notification channels is enabled'
-                end
+            when types.type_name = 'alert_policy'
+                then
+                    case
+                        when (d.raw_config -> 'api_object' ->> 'enabled') = 'false'
+                            then 'alert policy is disabled (enabled=false)'
+                        when jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'notificationChannels', '[]')) = 0
+                            then 'alert policy has no notification channels'
+                        when
+                            d.raw_config -> 'related' ? 'notification_channels'
+                            and not jsonb_path_exists(
+                                d.raw_config -> 'related' -> 'notification_channels', '$[*] ? (@.enabled == true)'
+                            )
+                            then 'none of its notification channels is enabled'
+                    end
             when types.type_name <> 'metric_alarm' then null
             when (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
                 then 'alarm actions are disabled (ActionsEnabled=false)'
@@ -71,10 +72,11 @@ live as (
         case
             when types.type_name in ('activity_log_alert', 'scheduled_query_rule') then
                 case
-                    when jsonb_array_length(coalesce(
-                        d.raw_config -> 'api_object' -> 'actions' -> 'actionGroups',
-                        d.raw_config -> 'api_object' -> 'properties' -> 'actions' -> 'actionGroups', '[]'
-                    )) = 0
+                    when
+                        jsonb_array_length(coalesce(
+                            d.raw_config -> 'api_object' -> 'actions' -> 'actionGroups',
+                            d.raw_config -> 'api_object' -> 'properties' -> 'actions' -> 'actionGroups', '[]'
+                        )) = 0
                         then 'alert has no action groups'
                     when
                         d.raw_config -> 'related' ? 'action_groups'
