@@ -63,17 +63,14 @@ where exists (select from marts.scan_snapshots as s where s.account_id = a.id an
 order by p.id, a.account_identifier
 """
 
-# per provider on the day: accounts, techniques covered in at least one of them / in scope for the provider,
-# open gaps and broken detections now
+# per provider on the day: accounts, techniques covered in at least one of them, open gaps and broken detections
+# now
 PER_PROVIDER = """
 select p.name,
     count(distinct a.id) as accounts,
     (select count(distinct h.technique_id) from marts.coverage_history as h
      inner join marts.accounts as a2 on h.account_id = a2.id
      where a2.provider_id = p.id and h.timestamp = %(day)s::timestamp and h.is_covered) as covered,
-    (select count(distinct h.technique_id) from marts.coverage_history as h
-     inner join marts.accounts as a2 on h.account_id = a2.id
-     where a2.provider_id = p.id and h.timestamp = %(day)s::timestamp) as in_scope,
     (select count(*) from marts.v_coverage_gaps_current as g
      inner join marts.accounts as a2 on g.account_id = a2.id where a2.provider_id = p.id) as open_gaps,
     (select count(*) from marts.detection_health_findings as f
@@ -115,10 +112,10 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
         "",
     ]
     if len(per_provider) > 1:
-        lines += [f"  {'provider':<8} {'accounts':>8} {'techniques covered (any account) / in scope':>44} "
+        lines += [f"  {'provider':<8} {'accounts':>8} {'techniques covered (in any account)':>36} "
                   f"{'open gaps':>10} {'broken detections':>18}"]
-        lines += [f"  {name:<8} {accounts:>8} {f'{covered} / {in_scope}':>44} {gaps:>10} {broken:>18}"
-                  for name, accounts, covered, in_scope, gaps, broken in per_provider]
+        lines += [f"  {name:<8} {accounts:>8} {covered:>36} {gaps:>10} {broken:>18}"
+                  for name, accounts, covered, gaps, broken in per_provider]
         lines += [""]
     lines += [f"  {'provider':<8} {'account':<38} {'name':<28} {'detections':>10} {'techniques covered':>18} "
               f"{'avg tactic coverage':>20}"]
