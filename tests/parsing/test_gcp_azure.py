@@ -55,7 +55,7 @@ def test_scc_services_and_defender_plans_are_finding_families_when_on():
                                        "effectiveEnablementState": "ENABLED"})
     assert found == {("finding_type", "scc:EVENT_THREAT_DETECTION", "exact")}
     found, logic = signals("scc_service", {"name": "x/container-threat-detection", "effectiveEnablementState": "DISABLED"})
-    assert found == set() and logic.parse_confidence == 0
+    assert found == set() and logic.reason == "service DISABLED"  # read, and off: its status says so
     assert signals("defender_plan", {"name": "Arm", "pricingTier": "Standard"})[0] == {
         ("finding_type", "defender:Arm", "exact")}
     assert signals("defender_plan", {"name": "StorageAccounts", "pricingTier": "Free"})[0] == set()

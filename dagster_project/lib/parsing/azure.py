@@ -150,5 +150,6 @@ def defender_plan(obj: dict[str, Any], related: dict[str, Any]) -> ParsedLogic:
     if tier.lower() == "standard":
         b.signal("finding_type", f"defender:{plan}", "exact", EXACT)
         return b.build({"plan": plan, "tier": tier, "sub_plan": props.get("subPlan")})
-    b.doubt(f"plan {plan} is on the {tier or 'unknown'} tier (no threat detection)", 0.0)
-    return b.build({"plan": plan, "tier": tier})
+    # read in full: the plan is off, which its status says (no finding family, so no mapping)
+    b.note(f"plan {plan} is on the {tier or 'unknown'} tier (no threat detection)")
+    return b.build({"plan": plan, "tier": tier}, confidence=EXACT)

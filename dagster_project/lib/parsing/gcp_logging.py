@@ -329,5 +329,6 @@ def scc_service(obj: dict[str, Any], related: dict[str, Any]) -> ParsedLogic:
     off = sorted(k for k, v in modules.items() if isinstance(v, dict) and v.get("effectiveEnablementState") == "DISABLED")
     if off:
         b.note(f"modules disabled: {', '.join(off)}")
-    return b.build({"service": service, "state": state, "modules_disabled": off},
-                   confidence=EXACT if state == "ENABLED" else 0.0)
+    if state != "ENABLED":
+        b.note(f"service {state or 'state unknown'}")  # read in full: its status says it is off
+    return b.build({"service": service, "state": state, "modules_disabled": off}, confidence=EXACT)
