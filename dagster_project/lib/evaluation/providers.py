@@ -16,6 +16,7 @@ Corpora are never knowledge: before scoring, the indicator sources in play are c
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -239,7 +240,7 @@ def evaluate(url: str, shared_dir: Path, threshold: float, curve_thresholds, day
     if not corpus_scans:
         return [], [], []
     scratch.map_scans(url, day, corpus_scans)
-    rows, curve, report = [], [], []
+    rows, curve, report, details = [], [], [], {}
     with connection.connect(url) as conn:
         sources = [s for (s,) in conn.execute("select distinct source from marts.threat_indicators")]
         current = dict(conn.execute("""
@@ -256,10 +257,15 @@ def evaluate(url: str, shared_dir: Path, threshold: float, curve_thresholds, day
                 rows.append((corpus, level, scoring.score(labels, predicted, level)))
             curve += [(corpus, *point) for point in scoring.curve(labels, inferred,
                                                                   sorted({*curve_thresholds, threshold}))]
+            if os.environ.get("DCV_EVAL_DETAILS"):  # each rule's labels and predictions, for review
+                details[corpus] = {r: {"labels": sorted(labels.get(r, ())), "predicted": sorted(predicted.get(r, ()))}
+                                   for r in sorted(labels)}
             labelled = sum(1 for tags in labels.values() if tags)
             missed, wrong = scoring.worst(labels, predicted)
             report.append(f"{corpus} ({CORPORA[corpus][0]}): {len(labels)} rules, {labelled} with a technique label"
                           f"{f', {len(unknown)} with labels ATT&CK 18.1 lacks' if unknown else ''}; rules with a "
                           f"prediction: {sum(1 for r in labels if predicted.get(r))}; most missed {missed}; "
                           f"most wrongly claimed {wrong}")
+    if details:
+        Path(os.environ["DCV_EVAL_DETAILS"] + ".providers.json").write_text(json.dumps(details, indent=1))
     return rows, curve, report
