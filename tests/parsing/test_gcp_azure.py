@@ -34,6 +34,15 @@ def test_logging_filter_required_methods_exact_substring_regex_and_exclusions():
     assert ("method", "setiampolicy", "exact") in found and ("method", "storage.setiampermissions", "exact") in found
 
 
+def test_patterns_on_a_verb_or_a_whole_namespace_claim_nothing():
+    found, logic = signals("log_metric", {"name": "m", "filter": (
+        'protoPayload.methodName=~"^admissionregistration\\.k8s\\.io\\.v" protoPayload.methodName=~"create$" '
+        'protoPayload.methodName:"google.login.LoginService."')})
+    assert found == {("method", "admissionregistration.k8s.io.v%", "like"),
+                     ("metric", "logging.googleapis.com/user/m", "exact")}
+    assert "name pattern too broad to map: %create" in logic.reason
+
+
 def test_a_filter_that_cannot_be_read_fails_with_a_reason():
     with pytest.raises(QueryError):
         parse_filter('protoPayload.methodName="x" AND (')
@@ -65,12 +74,14 @@ def test_kql_operation_tests_lists_patterns_and_exclusions():
     found, logic = signals("scheduled_query_rule", {"criteria": {"allOf": [{"query": """
         let ops = dynamic(["Microsoft.Authorization/roleAssignments/write", "MICROSOFT.AUTHORIZATION/ROLEDEFINITIONS/WRITE"]);
         AzureActivity // role changes
-        | where OperationNameValue in~ (ops) or OperationNameValue startswith "Microsoft.Network/"
-        | where OperationNameValue !has "read"
+        | where OperationNameValue in~ (ops) or OperationNameValue startswith "Microsoft.Network/networkSecurityGroups"
+        | where OperationNameValue !has "read" and OperationNameValue endswith "/write"
         """}]}})
+    # a pattern on the verb alone (/write) says nothing of what is acted on: no signal, and the parse says why
     assert found == {("operation", "microsoft.authorization/roleassignments/write", "exact"),
                      ("operation", "microsoft.authorization/roledefinitions/write", "exact"),
-                     ("operation", "microsoft.network/%", "like")}
+                     ("operation", "microsoft.network/networksecuritygroups%", "like")}
+    assert "name pattern too broad to map: %/write" in logic.reason
     assert logic.monitored_entities["tables"] == ["AzureActivity"]
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dagster_project.lib.parsing.gcp_logging import like_escape
-from dagster_project.lib.parsing.model import EXACT, PREFIX, Builder, ParsedLogic
+from dagster_project.lib.parsing.gcp_logging import add_pattern, like_escape
+from dagster_project.lib.parsing.model import EXACT, Builder, ParsedLogic
 
 OPERATION_FIELDS = ("operationnamevalue", "operationname", "operation_name", "operation")
 _STRING = r'(?:@?"(?:[^"\\]|\\.)*"|@?\'(?:[^\'\\]|\\.)*\')'
@@ -73,11 +73,11 @@ def kql_signals(b: Builder, query: str) -> dict[str, Any]:
             if op in ("==", "=~", "in", "in~") or (op in ("has_any", "has", "has_cs") and "/" in v and v.count("/") >= 2):
                 b.signal("operation", v, "exact", EXACT)
             elif op in ("startswith", "startswith_cs"):
-                b.signal("operation", like_escape(v) + "%", "like", PREFIX)
+                add_pattern(b, "operation", like_escape(v) + "%")
             elif op in ("endswith", "endswith_cs"):
-                b.signal("operation", "%" + like_escape(v), "like", PREFIX)
+                add_pattern(b, "operation", "%" + like_escape(v))
             else:  # has, contains, has_all: a part of the name
-                b.signal("operation", "%" + like_escape(v) + "%", "like", PREFIX)
+                add_pattern(b, "operation", "%" + like_escape(v) + "%")
     for m in _TABLE.finditer(text):
         b.entity("tables", m.group("table"))
     b.doubt("KQL read by a best-effort scanner", 0.8)

@@ -41,6 +41,16 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def specific(like: str) -> bool:
+    """Whether a name pattern says what is acted on: its longest literal part holds at least two separators
+    (`.`, `/` or a space: `%.serviceaccounts.delete`, `microsoft.network/dnszones%`, `%member to role%`). A
+    pattern on the verb alone (`%create`, `%/write`) admits operations of every service, one on a namespace
+    (`microsoft.network/%`) every operation of a service: neither claims a technique."""
+    literal = max(re.split(r"(?<!\\)[%_]", like), key=len, default="")
+    # ... and a namespace followed by anything (`microsoft.network/%`) is a whole service, not an operation
+    return sum(literal.count(c) for c in "./ ") >= 2 and not re.search(r"[./ ]%$", like)
+
+
 # --- the query language ---------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"""
@@ -215,16 +225,24 @@ def regex_to_like(pattern: str) -> str | None:
     return _VERSION_SEGMENT.sub("", like.lower()) if start else like.lower()
 
 
+def add_pattern(b: Builder, signal_type: str, like: str) -> None:
+    """A name pattern as a `like` signal, unless it is too broad to say what it watches (`specific`)."""
+    if specific(like):
+        b.signal(signal_type, like, "like", PREFIX)
+    else:
+        b.doubt(f"name pattern too broad to map: {like}", 0.6)
+
+
 def add_method_test(b: Builder, op: str, value: str, anchored: bool = True) -> None:
     """One required test on the method name: exact names as `method`, anything looser as a LIKE pattern."""
     if op == "=":
         name = method_name(value)
         if "*" in name:
-            b.signal("method", like_escape(name).replace("*", "%"), "like", PREFIX)
+            add_pattern(b, "method", like_escape(name).replace("*", "%"))
         else:
             b.signal("method", name, "exact", EXACT)
     elif op == ":":
-        b.signal("method", "%" + like_escape(value.strip().lower()) + "%", "like", PREFIX)
+        add_pattern(b, "method", "%" + like_escape(value.strip().lower()) + "%")
         b.doubt("method name matched by substring (:)", 0.8)
     elif op == "=~":
         text = value.strip()
@@ -236,7 +254,7 @@ def add_method_test(b: Builder, op: str, value: str, anchored: bool = True) -> N
             if like is None:
                 b.doubt(f"method name regular expression not read: {value[:80]}", 0.5)
             elif "%" in like or "_" in like.replace("\\_", ""):
-                b.signal("method", like, "like", PREFIX)
+                add_pattern(b, "method", like)
             else:  # a fully anchored literal: the name itself
                 b.signal("method", method_name(like.replace("\\", "")), "exact", EXACT)
 
