@@ -42,11 +42,11 @@ def like_escape(text: str) -> str:
 
 
 def specific(like: str) -> bool:
-    """Whether a name pattern says what is acted on: its longest literal part holds at least two separators
+    """Whether a name pattern says what is acted on: its literal parts hold at least two separators
     (`.`, `/` or a space: `%.serviceaccounts.delete`, `microsoft.network/dnszones%`, `%member to role%`). A
     pattern on the verb alone (`%create`, `%/write`) admits operations of every service, one on a namespace
     (`microsoft.network/%`) every operation of a service: neither claims a technique."""
-    literal = max(re.split(r"(?<!\\)[%_]", like), key=len, default="")
+    literal = "".join(re.split(r"(?<!\\)[%_]", like))
     # ... and a namespace followed by anything (`microsoft.network/%`) is a whole service, not an operation
     return sum(literal.count(c) for c in "./ ") >= 2 and not re.search(r"[./ ]%$", like)
 
