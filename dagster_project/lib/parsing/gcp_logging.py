@@ -41,14 +41,24 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _separators(text: str) -> int:
+    """Name segments boundaries: '/' in an Azure operation (whose provider holds a dot), else '.' and spaces."""
+    return text.count("/") if "/" in text else text.count(".") + text.count(" ")
+
+
 def specific(like: str) -> bool:
-    """Whether a name pattern says what is acted on: its literal parts hold at least two separators
-    (`.`, `/` or a space: `%.serviceaccounts.delete`, `microsoft.network/dnszones%`, `%member to role%`). A
-    pattern on the verb alone (`%create`, `%/write`) admits operations of every service, one on a namespace
-    (`microsoft.network/%`) every operation of a service: neither claims a technique."""
-    literal = "".join(re.split(r"(?<!\\)[%_]", like))
-    # ... and a namespace followed by anything (`microsoft.network/%`) is a whole service, not an operation
-    return sum(literal.count(c) for c in "./ ") >= 2 and not re.search(r"[./ ]%$", like)
+    """Whether a name pattern says what is acted on: its literal parts hold two segment boundaries
+    (`%.serviceaccounts.delete`, `%member to role%`) or a long name (`%createserviceaccount%`). A pattern on
+    the verb alone (`%create`, `%/write`) admits operations of every service, one on a provider or service
+    namespace (`microsoft.network/%`) every operation of it: neither claims a technique. A resource type's
+    namespace (`compute.firewalls.%`) is specific: every operation on firewall rules."""
+    parts = re.split(r"(?<!\\)[%_]", like)
+    literal = "".join(parts)
+    if re.search(r"[./ ]%$", like) and _separators(parts[-2] if len(parts) > 1 else literal) < 2:
+        return False
+    longest = max((len(w) for w in re.findall(r"[a-z0-9]+", literal)), default=0)
+    # an Azure provider and resource type (microsoft.network/dnszones) is a resource type's namespace
+    return _separators(literal) >= 2 or longest >= 12 or bool(re.match(r"microsoft\.\w+/\w", literal))
 
 
 # --- the query language ---------------------------------------------------------------------------------------
