@@ -37,7 +37,7 @@ def test_logging_filter_required_methods_exact_substring_regex_and_exclusions():
 def test_patterns_on_a_verb_or_a_whole_namespace_claim_nothing():
     found, logic = signals("log_metric", {"name": "m", "filter": (
         'protoPayload.methodName=~"^admissionregistration\\.k8s\\.io\\.v" protoPayload.methodName=~"create$" '
-        'protoPayload.methodName:"google.login.LoginService."')})
+        'protoPayload.methodName:"storage."')})
     assert found == {("method", "admissionregistration.k8s.io.v%", "like"),
                      ("metric", "logging.googleapis.com/user/m", "exact")}
     assert "name pattern too broad to map: %create" in logic.reason
