@@ -16,13 +16,13 @@ import json
 import os
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import yaml
 
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.detections.store import AccountScan
-from dagster_project.lib.evaluation import holdout, scoring
+from dagster_project.lib.evaluation import holdout, providers, scoring
 from dagster_project.lib.parsing import parse
 from dagster_project.lib.parsing.conditions import split_condition
 from dagster_project.lib.sources import rule_repos
@@ -221,6 +221,9 @@ def main(threshold: float | None = None) -> int:
                 missed, wrong = scoring.worst(labels, predicted)
                 report.append(f"{corpus}: most missed {missed}; most wrongly claimed {wrong}; "
                               f"rules with a prediction: {sum(1 for r in labels if predicted.get(r))}/{len(labels)}")
+        # Google Cloud and Azure corpora, on the same scratch database (lib/evaluation/providers.py)
+        more = providers.evaluate(url, cfg.shared_dir, threshold, CURVE_THRESHOLDS, date.today() + timedelta(days=1))
+        rows, curve, report = rows + more[0], curve + more[1], report + more[2]
     finally:
         connection.drop_database(target.url, SCRATCH_DB)
     print(f"\nMapping accuracy, declared tags hidden (confidence >= {threshold}; targets: parent precision >= 0.70,"

@@ -820,7 +820,7 @@ CREATE TABLE marts.threat_indicators (
     recorded_technique_id character varying(20),
     attack_technique_id character varying(20),
     CONSTRAINT threat_indicators_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
+    CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying, 'method'::character varying, 'operation'::character varying])::text[]))),
     CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'curated'::character varying])::text[])))
 );
 
@@ -1125,6 +1125,27 @@ CREATE TABLE seeds.aws_api_event_sources_seed (
 CREATE TABLE seeds.cloud_providers_seed (
     id integer,
     name character varying(50)
+);
+
+CREATE TABLE seeds.ctid_capability_families_seed (
+    provider character varying(50),
+    capability_id character varying(100),
+    technique_id character varying(20),
+    finding_family character varying(100),
+    rationale text
+);
+
+CREATE TABLE seeds.curated_gcp_azure_indicators_seed (
+    indicator_ref character varying(20),
+    provider character varying(50),
+    indicator_type character varying(50),
+    indicator_value text,
+    technique_id character varying(20),
+    attack_version character varying(20),
+    confidence numeric(3,2),
+    context_requirements jsonb,
+    rationale text,
+    reference character varying(500)
 );
 
 CREATE TABLE seeds.curated_threat_indicators_seed (
@@ -1649,7 +1670,11 @@ CREATE VIEW staging.stg_detections__logic AS
 
 CREATE VIEW staging.stg_detections__presence AS
  SELECT source AS collection_source,
-    'aws'::text AS provider,
+        CASE
+            WHEN (account_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'::text) THEN 'azure'::text
+            WHEN (account_id ~ '^[a-z][a-z0-9-]{4,28}[a-z0-9]$'::text) THEN 'gcp'::text
+            ELSE 'aws'::text
+        END AS provider,
     NULLIF(account_id, ''::text) AS account_identifier,
     NULLIF(region, ''::text) AS region,
     service,

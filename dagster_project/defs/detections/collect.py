@@ -128,7 +128,11 @@ def _export_account(export_dir: str, account: str, previous: dict, keep_json: bo
                                       | {region for region, _ in unchanged}),
                        services_scanned=len(services), failed_scopes=failed, unchanged_scopes=unchanged,
                        scope_digests=digests)
-    scan.staged = stage(scan, keep_json=keep_json, previous=versions)
+    # Sentinel analytics rules declare their techniques: kept as declared mappings, as Sigma's and Elastic's
+    from dagster_project.lib.sources import cloud_exports
+
+    declared = cloud_exports.declared_tags if cloud_exports.provider_of(account) == "azure" else None
+    scan.staged = stage(scan, keep_json=keep_json, previous=versions, declared_tags=declared)
     scan.records = []  # all in staged: nothing large goes back to the loading process
     return scan, rejects
 

@@ -14,7 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -107,6 +107,12 @@ inner join marts.mitre_versions as v on t.version_id = v.id and v.is_active
 
 ATTACK_VERSION = "select version from marts.mitre_versions where is_active"
 
+PROVIDERS = """
+select a.account_identifier, p.name
+from marts.accounts as a
+inner join marts.cloud_providers as p on a.provider_id = p.id
+"""
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -139,6 +145,7 @@ class Coverage:
     cells: list[Cell]
     evidence: list[Evidence]
     platforms: dict[str, tuple[str, ...]]  # technique -> ATT&CK platforms (for the layer's platform filter)
+    providers: dict[str, str] = field(default_factory=dict)  # account identifier -> aws / gcp / azure
 
 
 def coverage_min_confidence() -> float:
@@ -159,7 +166,8 @@ def read_coverage(url: str, min_confidence: float | None = None) -> Coverage:
                     for account, technique, names, count, rationale
                     in conn.execute(EVIDENCE, {"min_confidence": threshold})]
         platforms = {technique: tuple(p or ()) for technique, p in conn.execute(PLATFORMS)}
-    return Coverage(version, accounts, cells, evidence, platforms)
+        providers = dict(conn.execute(PROVIDERS).fetchall())
+    return Coverage(version, accounts, cells, evidence, platforms, providers)
 
 
 def _label(names: dict[str, str], account: str) -> str:
@@ -347,7 +355,8 @@ def gaps_layer(coverage: Coverage) -> dict:
 
 
 def build_layers(coverage: Coverage) -> dict[str, dict]:
-    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json."""
+    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json, and with
+    accounts on several providers provider-<provider>.json and provider-<provider>-gaps.json for each."""
     cells: dict[str, list[Cell]] = defaultdict(list)
     for cell in coverage.cells:
         cells[cell.account].append(cell)
@@ -361,13 +370,25 @@ def build_layers(coverage: Coverage) -> dict[str, dict]:
             layers[file] = account_layer(account, name, cells[account], evidence.get(account, []), coverage)
     layers["organization.json"] = organization_layer(coverage)
     layers["organization-gaps.json"] = gaps_layer(coverage)
+    # an organization on several providers also gets each provider's own pair (its scope is the provider's)
+    present = sorted({coverage.providers.get(a, "aws") for a in coverage.accounts})
+    if len(present) > 1:
+        for provider in present:
+            mine = {a for a in coverage.accounts if coverage.providers.get(a, "aws") == provider}
+            part = replace(coverage, accounts={a: n for a, n in coverage.accounts.items() if a in mine},
+                           cells=[c for c in coverage.cells if c.account in mine],
+                           evidence=[e for e in coverage.evidence if e.account in mine])
+            for file, layer in ((f"provider-{provider}.json", organization_layer(part)),
+                                (f"provider-{provider}-gaps.json", gaps_layer(part))):
+                layer["name"] = f"{provider}: {layer['name']}"
+                layers[file] = layer
     return layers
 
 
 def write_layers(url: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     layers = build_layers(read_coverage(url))
-    for stale in out_dir.glob("account-*.json"):  # an account no longer scanned keeps no layer
+    for stale in [*out_dir.glob("account-*.json"), *out_dir.glob("provider-*.json")]:  # no longer scanned: no layer
         if stale.name not in layers:
             stale.unlink()
     written = []

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from dagster_project.lib.parsing import aws_findings, cloudwatch_filter, elastic, event_pattern, sigma
+from dagster_project.lib.parsing import (
+    aws_findings,
+    azure,
+    cloudwatch_filter,
+    elastic,
+    event_pattern,
+    gcp_logging,
+    sigma,
+)
 from dagster_project.lib.parsing.conditions import mark_alternatives, outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
@@ -38,6 +46,13 @@ PARSERS: dict[str, Parser] = {
     "securityhub_standard": aws_findings.securityhub_standard,
     "securityhub_control": aws_findings.securityhub_control,
     "config_rule": aws_findings.config_rule,
+    "log_metric": gcp_logging.log_metric,
+    "alert_policy": gcp_logging.alert_policy,
+    "scc_service": gcp_logging.scc_service,
+    "activity_log_alert": azure.activity_log_alert,
+    "scheduled_query_rule": azure.scheduled_query_rule,
+    "sentinel_rule": azure.sentinel_rule,
+    "defender_plan": azure.defender_plan,
 }
 
 

@@ -137,7 +137,7 @@ def tree_for(export_dir: Path | str) -> LocalTree | S3Tree:
 # --- which directory describes a day -----------------------------------------------------------------------
 
 DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-UNDATED_CONTENT = ("accounts", "organizations")
+UNDATED_CONTENT = ("accounts", "organizations", "projects", "subscriptions")
 
 
 class NotThatDay(ValueError):
@@ -530,7 +530,12 @@ def _digest(contents: dict[str, bytes]) -> str:
 def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None = None) -> Iterator[Scope | Reject]:
     """The account's scopes, region by region. Given `known` (the previous scan's digests, possibly none),
     each scope is digested and one whose digest is `known[scope.key]` is not parsed; without it, nothing is
-    hashed."""
+    hashed. A Google Cloud project or Azure subscription is read by cloud_exports."""
+    from dagster_project.lib.sources import cloud_exports
+
+    if cloud_exports.provider_of(account_id):
+        yield from cloud_exports.read_scopes(tree, account_id, known)
+        return
     regions, files = tree.list_dir(f"accounts/{account_id}")
     for name in files:
         yield Reject(tree.ref(f"accounts/{account_id}/{name}"), "file outside a region directory")
@@ -572,7 +577,10 @@ def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
 
 
 def accounts_in(tree) -> Iterator[str | Reject]:
-    """The export's account directories in id order (anything else there is rejected)."""
+    """The export's account directories in id order (anything else there is rejected), then its Google Cloud
+    projects and Azure subscriptions (cloud_exports)."""
+    from dagster_project.lib.sources import cloud_exports
+
     accounts, files = tree.list_dir("accounts")
     for name in files:
         yield Reject(tree.ref(f"accounts/{name}"), "file outside an account directory")
@@ -581,6 +589,7 @@ def accounts_in(tree) -> Iterator[str | Reject]:
             yield Reject(tree.ref(f"accounts/{account_id}"), "directory name is not a 12-digit AWS account id")
             continue
         yield account_id
+    yield from cloud_exports.accounts_in(tree)
 
 
 def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:

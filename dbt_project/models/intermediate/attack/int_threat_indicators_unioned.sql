@@ -13,7 +13,31 @@ ctid as (
 ),
 
 curated as (
-    select * from {{ ref('curated_threat_indicators_seed') }}
+    select
+        indicator_ref,
+        provider,
+        indicator_type,
+        indicator_value,
+        technique_id,
+        attack_version,
+        confidence,
+        context_requirements
+    from {{ ref('curated_threat_indicators_seed') }}
+    union all
+    select
+        indicator_ref,
+        provider,
+        indicator_type,
+        indicator_value,
+        technique_id,
+        attack_version,
+        confidence,
+        context_requirements
+    from {{ ref('curated_gcp_azure_indicators_seed') }}
+),
+
+capability_families as (
+    select * from {{ ref('ctid_capability_families_seed') }}
 ),
 
 traildiscover as (
@@ -63,6 +87,19 @@ ctid_values as (
     from ctid
     cross join lateral regexp_matches(ctid.comments, '\m([A-Z][A-Za-z0-9]+\.[0-9]+)\M', 'g') as m (match)
     where ctid.capability_group = 'aws_security_hub'
+    union all
+    -- Google Cloud and Azure: a capability row is about one finding family (a Defender plan, an SCC service),
+    -- assigned per capability or per capability and technique (ctid_capability_families_seed)
+    select
+        ctid.*,
+        'finding_type',
+        families.finding_family
+    from ctid
+    inner join capability_families as families
+        on
+            ctid.provider = families.provider
+            and ctid.capability_id = families.capability_id
+            and (families.technique_id is null or ctid.technique_id = families.technique_id)
 )
 
 select
