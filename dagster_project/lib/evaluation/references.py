@@ -295,6 +295,8 @@ class EventEvaluation:
             rows.append(("as shipped", "+".join(refs), level, score_events(labels, shipped, refs, level)))
         off = knowledge_to_switch_off(references, sources)
         held_out = shipped
+        with connection.connect(self.url) as conn:
+            weaker = predictions(conn, 0.0)
         if off:
             scratch.dbt(self.url, "run", "--quiet", "--select", "+content_technique_mappings",
                         "--vars", json.dumps({"knowledge_sources_off": off}))
@@ -302,6 +304,7 @@ class EventEvaluation:
                 with connection.connect(self.url) as conn:
                     left = [s for (s,) in conn.execute("select distinct source from marts.threat_indicators")]
                     held_out = predictions(conn, threshold)
+                    weaker = predictions(conn, 0.0)
             finally:
                 scratch.dbt(self.url, "run", "--quiet", "--select", "+content_technique_mappings")
             for r in references:
@@ -327,6 +330,11 @@ class EventEvaluation:
             if names:
                 lines.append(f"{corpus}: {len(names)} event names with no single known source, not scored "
                              f"({', '.join(sorted(names)[:6])}{', ...' if len(names) > 6 else ''})")
+        silent_events = [e for e, by_ref in labels.items() if any(by_ref.get(r) for r in references)
+                         and not held_out.get(e)]
+        below = sum(1 for e in silent_events if weaker.get(e))
+        lines.append(f"events without prediction: {len(silent_events)}, of which {below} have weaker knowledge (an "
+                     f"indicator below the threshold) and {len(silent_events) - below} none")
         lines.append(f"consensus techniques most missed: {missed}")
         lines.append(f"claims no reference supports, most made: {unsupported}")
         lines.append(f"consensus events with no prediction ({len(silent)}): "

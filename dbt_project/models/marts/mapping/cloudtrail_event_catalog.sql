@@ -142,7 +142,8 @@ select
         when classified.candidate_technique_ids is not null
             then 'no indicator reaches the coverage threshold alone (best '
             || round(classified.best_confidence, 2) || ')'
-        else interest.reason
+        when interest.rule_ref is not null then interest.reason
+        else 'no source maps it and no curated rule explains why: to review'
     end as no_technique_reason,
     case when classified.technique_ids is null then interest.rule_ref end::varchar(20) as reason_ref
 from classified
