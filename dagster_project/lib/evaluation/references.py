@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dagster_project.lib.evaluation import holdout
-from dagster_project.lib.warehouse import connection, scratch
 from dagster_project.lib.evaluation.scoring import parent, without_implied_parents
 from dagster_project.lib.parsing.event_sources import seed_sources, unversioned
+from dagster_project.lib.warehouse import connection, scratch
 
 REFERENCES = ("sigma", "elastic", "traildiscover", "stratus_red_team")
 SOURCE = "reference_events"  # raw.detection_presence.source of the per-event rules

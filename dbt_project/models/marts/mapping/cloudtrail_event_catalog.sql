@@ -26,7 +26,12 @@ indicator_events as (
 ),
 
 known as (
-    select provider, event_source, event_name, known_from from indicator_events
+    select
+        provider,
+        event_source,
+        event_name,
+        known_from
+    from indicator_events
     union
     select
         'aws',
@@ -78,7 +83,7 @@ techniques as (
         technique_sources.event_source,
         technique_sources.event_name,
         array_agg(technique_sources.attack_technique_id order by technique_sources.attack_technique_id)
-            filter (where technique_sources.counts_alone) as technique_ids,
+        filter (where technique_sources.counts_alone) as technique_ids,
         array_agg(technique_sources.attack_technique_id order by technique_sources.attack_technique_id)
             as candidate_technique_ids,
         max(technique_sources.confidence) as best_confidence
@@ -127,9 +132,9 @@ select
     classified.service::varchar(64) as service,
     classified.read_only,
     classified.read_only_basis::varchar(20) as read_only_basis,
-    classified.known_from::text [] as known_from,
-    coalesce(classified.technique_ids, '{}')::text [] as technique_ids,
-    coalesce(classified.candidate_technique_ids, '{}')::text [] as candidate_technique_ids,
+    classified.known_from::text[] as known_from,
+    coalesce(classified.technique_ids, '{}')::text[] as technique_ids,
+    coalesce(classified.candidate_technique_ids, '{}')::text[] as candidate_technique_ids,
     round(classified.best_confidence, 2)::numeric(3, 2) as best_confidence,
     (case
         when classified.technique_ids is not null then 'mapped'
@@ -140,8 +145,9 @@ select
     case
         when classified.technique_ids is not null then null
         when classified.candidate_technique_ids is not null
-            then 'no indicator reaches the coverage threshold alone (best '
-            || round(classified.best_confidence, 2) || ')'
+            then
+                'no indicator reaches the coverage threshold alone (best '
+                || round(classified.best_confidence, 2) || ')'
         when interest.rule_ref is not null then interest.reason
         else 'no source maps it and no curated rule explains why: to review'
     end as no_technique_reason,
@@ -149,7 +155,9 @@ select
 from classified
 inner join providers on classified.provider = providers.name
 left join lateral (
-    select r.rule_ref, r.reason
+    select
+        r.rule_ref,
+        r.reason
     from {{ ref('cloudtrail_event_interest_seed') }} as r
     where
         r.provider = classified.provider

@@ -81,7 +81,7 @@ select
     per_technique.event_name::varchar(128) as event_name,
     per_technique.technique_id,
     per_technique.attack_technique_id::varchar(20) as attack_technique_id,
-    per_technique.sources::text [] as sources,
+    per_technique.sources::text[] as sources,
     per_technique.source_confidences,
     per_technique.source_count::int as source_count,
     per_event.event_source_count::int as event_source_count,
