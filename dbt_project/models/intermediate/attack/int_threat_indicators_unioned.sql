@@ -130,10 +130,10 @@ unioned as (
         indicator_value,
         technique_id,
         attack_version,
-        -- 0.40, below analytics: the author's "best guess", several techniques per event. Measured 2026-12-07 with
-        -- make eval: at 0.60 (counting alone) Elastic parent precision fell 0.79 -> 0.58 (FP 32 -> 104), Sigma's
-        -- 0.38 -> 0.32; at 0.40 TrailDiscover never counts alone or with itself (cap: strongest + 0.15 = 0.55)
-        -- and only reinforces another source's indicator of the same technique (Elastic parent FP 32 -> 34)
+        -- 0.40, below analytics: the author's "best guess", several techniques per event. Measured with make
+        -- eval: at 0.60 (counting alone) Elastic parent precision falls 0.76 -> 0.56 (FP 41 -> 115), Sigma's
+        -- 0.35 -> 0.32; at 0.40 TrailDiscover never counts alone or with itself (cap: strongest + 0.15 = 0.55)
+        -- and only reinforces another source's indicator of the same technique (docs/mapping.md)
         0.40::numeric(3, 2),
         null::jsonb,
         'traildiscover',
@@ -148,8 +148,8 @@ unioned as (
         attack_version,
         -- 0.50: a detonation produces every event of the attack under the technique's one id (CreateUser,
         -- AttachUserPolicy and CreateAccessKey all T1136.003; RunInstances T1496 for an unusual instance type).
-        -- Measured 2026-12-07 with make eval: at 0.60 (counting alone) Elastic parent precision fell 0.78 -> 0.74
-        -- (FP 34 -> 42, one more hit), Sigma's 0.38 -> 0.34 (FP 20 -> 23); at 0.50 it reinforces only
+        -- Measured with make eval: at 0.60 (counting alone) Elastic parent precision falls 0.76 -> 0.72 (FP 41 ->
+        -- 49, one more hit), Sigma's 0.35 -> 0.32 (FP 22 -> 25); at 0.50 it never counts alone, only reinforces
         0.50::numeric(3, 2),
         null::jsonb,
         'stratus_red_team',

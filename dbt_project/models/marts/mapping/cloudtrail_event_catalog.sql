@@ -151,7 +151,9 @@ select
         when interest.rule_ref is not null then interest.reason
         else 'no source maps it and no curated rule explains why: to review'
     end as no_technique_reason,
-    case when classified.technique_ids is null then interest.rule_ref end::varchar(20) as reason_ref
+    case
+        when classified.candidate_technique_ids is null then interest.rule_ref
+    end::varchar(20) as reason_ref
 from classified
 inner join providers on classified.provider = providers.name
 left join lateral (
