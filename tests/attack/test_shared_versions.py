@@ -90,7 +90,7 @@ def test_threat_indicators_from_every_source(loaded, db):
     seed_refs = db.execute("select count(*) from marts.threat_indicators where source = 'curated'").fetchone()[0]
     assert seed_refs > 0
     # Lambda's API-versioned names (TrailDiscover's UpdateFunctionCode20150331v2) are keyed by operation, as parsed
-    versioned = db.execute("""select count(*) from intermediate.int_threat_indicators_unioned
+    versioned = db.execute(r"""select count(*) from intermediate.int_threat_indicators_unioned
                               where indicator_value ~ '^lambda\.amazonaws\.com:.*20[0-9]{6}'""").fetchone()[0]
     assert versioned == 0
 

@@ -254,10 +254,12 @@ class EventEvaluation:
 
     def labels(self) -> tuple[dict[str, dict[str, set[str]]], dict[str, set[str]]]:
         """event -> reference -> technique ids as written; and per corpus, the names whose source is unknown."""
-        explicit = {event_key(s, n) for forms, _ in self.corpora.values() for records in forms.values()
-                    for r in records for s in json.loads(r["api_object"]["EventPattern"])["detail"].get("eventSource", [])
-                    for n in json.loads(r["api_object"]["EventPattern"])["detail"].get("eventName", [])
-                    if isinstance(n, str)}
+        # a bare name's source: the one the corpora's rules that name a source, the other references or the API
+        # seed give it (rule_events with no name map resolves only the names written with their source)
+        explicit = set()
+        for forms, _ in self.corpora.values():
+            for records in forms.values():
+                explicit |= rule_events(records, {})[0]
         names = name_sources({*explicit, *(e for by_event in self.knowledge.values() for e in by_event)})
         out: dict[str, dict[str, set[str]]] = defaultdict(dict)
         unresolved = {}
