@@ -16,7 +16,7 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/seeds $(DBT_DIR)/snapshots $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 export DCV_SHARED ?= $(abspath ../shared)
 
-.PHONY: install run summary demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench docs schema clean
+.PHONY: install run summary demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench bench-partitioning docs schema clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -71,6 +71,10 @@ eval: install $(MANIFEST) ## mapping accuracy: Sigma and Elastic corpora (tags h
 bench: install $(MANIFEST) ## scale benchmark (BENCH_ACCOUNTS x BENCH_DETECTIONS over BENCH_DAYS, default 1000 x 1000 x 2)
 	$(DCV) bench --accounts $(or $(BENCH_ACCOUNTS),1000) --detections $(or $(BENCH_DETECTIONS),1000) \
 		--days $(or $(BENCH_DAYS),2)
+
+bench-partitioning: install ## coverage_history as one table vs monthly partitions, a year of history (docs/benchmark.md)
+	$(DCV) exec -- $(BIN)/python -m dagster_project.lib.bench.partitioning "" \
+		$(or $(BENCH_ACCOUNTS),20) $(or $(BENCH_TECHNIQUES),200) 365
 
 docs: install $(MANIFEST) ## dbt docs on http://127.0.0.1:8080
 	$(DCV) exec -- $(DBT) docs generate $(DBT_FLAGS)

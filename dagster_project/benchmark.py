@@ -293,7 +293,7 @@ def _queries(run: Run, url: str, out_dir: Path, spec_timeout_s: int, days: int) 
         context = (f"{run.accounts:,} accounts x ~{run.detections_per_account:,} detections, after the day-{days} "
                    f"build ({days} scan days of history); "
                    f"{queries.parameters_text(params)}.")
-        (out_dir / "query-patterns.md").write_text(queries.render_markdown(results, context))
+        (out_dir / "query-patterns.md").write_text(queries.render_markdown(results, context, params))
         ours = timed(conn, OUR_GAPS, params, 20)
         run.add("our gaps query, one account, p50 (ms)", round(statistics.median(ours), 2))
         conn.execute("set search_path = marts")

@@ -148,6 +148,12 @@ CREATE TABLE app.mapping_verdicts (
     CONSTRAINT mapping_verdicts_verdict_check CHECK ((verdict = ANY (ARRAY['validated'::text, 'rejected'::text, 'disputed'::text])))
 );
 
+CREATE TABLE intermediate.build_marks (
+    relation regclass NOT NULL,
+    marks jsonb NOT NULL,
+    saved_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE intermediate.int_analytic_api_calls_extracted (
     attack_version text,
     technique_id text,
@@ -188,7 +194,7 @@ CREATE TABLE intermediate.int_detection_logic_joined (
 CREATE TABLE intermediate.int_detection_mappings_resolved (
     id uuid,
     detection_id uuid,
-    technique_id integer,
+    technique_id bigint,
     attack_technique_id character varying(20),
     confidence_score numeric(3,2),
     mapping_method character varying(50),
@@ -203,7 +209,7 @@ CREATE TABLE intermediate.int_detection_mappings_resolved (
 CREATE TABLE intermediate.int_detection_techniques_counted (
     detection_id uuid,
     account_id uuid,
-    technique_id integer,
+    technique_id bigint,
     valid_from date,
     valid_to date,
     is_current boolean,
@@ -374,7 +380,7 @@ CREATE TABLE marts.account_inventory_daily (
 );
 
 CREATE TABLE marts.accounts (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     provider_id integer NOT NULL,
     account_identifier character varying(255) NOT NULL,
     account_name character varying(255),
@@ -385,10 +391,10 @@ CREATE TABLE marts.accounts (
     owner character varying(255),
     account_status text,
     last_scan_date date,
-    created_at timestamp without time zone,
-    updated_at timestamp without time zone,
-    CONSTRAINT accounts__dbt_tmp_criticality_check CHECK (((criticality)::text = ANY ((ARRAY['high'::character varying, 'medium'::character varying, 'low'::character varying])::text[]))),
-    CONSTRAINT accounts__dbt_tmp_environment_check CHECK (((environment)::text = ANY ((ARRAY['prod'::character varying, 'staging'::character varying, 'dev'::character varying])::text[])))
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT accounts_criticality_check CHECK (((criticality)::text = ANY ((ARRAY['high'::character varying, 'medium'::character varying, 'low'::character varying])::text[]))),
+    CONSTRAINT accounts_environment_check CHECK (((environment)::text = ANY ((ARRAY['prod'::character varying, 'staging'::character varying, 'dev'::character varying])::text[])))
 );
 
 CREATE TABLE marts.api_deprecations (
@@ -402,17 +408,17 @@ CREATE TABLE marts.api_deprecations (
     replacement character varying(255),
     announcement_url character varying(500),
     migration_guidance text,
-    created_at timestamp without time zone
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.cloud_providers (
     id integer NOT NULL,
     name character varying(50) NOT NULL,
-    created_at timestamp without time zone
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.cloudtrail_event_catalog (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     provider_id integer NOT NULL,
     event_source character varying(128) NOT NULL,
     event_name character varying(128) NOT NULL,
@@ -429,11 +435,11 @@ CREATE TABLE marts.cloudtrail_event_catalog (
 );
 
 CREATE TABLE marts.cloudtrail_event_technique_sources (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     provider_id integer NOT NULL,
     event_source character varying(128) NOT NULL,
     event_name character varying(128) NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     attack_technique_id character varying(20) NOT NULL,
     sources text[] NOT NULL,
     source_confidences jsonb,
@@ -447,7 +453,7 @@ CREATE TABLE marts.cloudtrail_event_technique_sources (
 
 CREATE TABLE marts.content_technique_mappings (
     content_hash text NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     attack_technique_id character varying(20) NOT NULL,
     confidence_score numeric(3,2),
     mapping_method character varying(50),
@@ -459,30 +465,30 @@ CREATE TABLE marts.content_technique_mappings (
 );
 
 CREATE TABLE marts.coverage_gaps (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     severity character varying(20),
     risk_score numeric(5,2),
     affected_assets jsonb,
     recommended_detections jsonb,
     business_impact text,
     status character varying(20),
-    first_identified timestamp without time zone,
+    first_identified timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     resolved_at timestamp without time zone,
     attack_technique_id character varying(20),
     coverage_score numeric(3,2),
     detection_count integer,
     triage_note text,
-    CONSTRAINT coverage_gaps__dbt_tmp_risk_score_check CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
-    CONSTRAINT coverage_gaps__dbt_tmp_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying])::text[]))),
-    CONSTRAINT coverage_gaps__dbt_tmp_status_check CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'acknowledged'::character varying, 'remediated'::character varying, 'accepted_risk'::character varying])::text[])))
+    CONSTRAINT coverage_gaps_risk_score_check CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
+    CONSTRAINT coverage_gaps_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying])::text[]))),
+    CONSTRAINT coverage_gaps_status_check CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'acknowledged'::character varying, 'remediated'::character varying, 'accepted_risk'::character varying])::text[])))
 );
 
 CREATE TABLE marts.coverage_history (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     snapshot_id uuid,
     detection_count integer,
     coverage_score numeric(3,2),
@@ -493,7 +499,7 @@ CREATE TABLE marts.coverage_history (
 );
 
 CREATE TABLE marts.coverage_org_daily (
-    calculated_at timestamp without time zone NOT NULL,
+    calculated_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
     accounts integer,
     avg_tactic_coverage_percentage numeric(5,2),
     min_tactic_coverage_percentage numeric(5,2),
@@ -501,38 +507,38 @@ CREATE TABLE marts.coverage_org_daily (
 );
 
 CREATE TABLE marts.coverage_overlaps (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     detection_ids uuid[],
     redundancy_score numeric(3,2),
     redundancy_type character varying(20),
     recommendation text,
-    identified_at timestamp without time zone,
-    CONSTRAINT coverage_overlaps__dbt_tmp_redundancy_score_check CHECK (((redundancy_score >= (0)::numeric) AND (redundancy_score <= (1)::numeric))),
-    CONSTRAINT coverage_overlaps__dbt_tmp_redundancy_type_check CHECK (((redundancy_type)::text = ANY ((ARRAY['beneficial'::character varying, 'excessive'::character varying, 'conflicting'::character varying])::text[])))
+    identified_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT coverage_overlaps_redundancy_score_check CHECK (((redundancy_score >= (0)::numeric) AND (redundancy_score <= (1)::numeric))),
+    CONSTRAINT coverage_overlaps_redundancy_type_check CHECK (((redundancy_type)::text = ANY ((ARRAY['beneficial'::character varying, 'excessive'::character varying, 'conflicting'::character varying])::text[])))
 );
 
 CREATE TABLE marts.coverage_scores (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid NOT NULL,
-    tactic_id integer NOT NULL,
+    tactic_id bigint NOT NULL,
     coverage_percentage numeric(5,2),
     covered_techniques integer,
     total_techniques integer,
-    calculated_at timestamp without time zone NOT NULL,
-    mitre_version_id integer,
+    calculated_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP NOT NULL,
+    mitre_version_id bigint,
     CONSTRAINT coverage_scores_coverage_percentage_check CHECK (((coverage_percentage >= (0)::numeric) AND (coverage_percentage <= (100)::numeric)))
 );
 
 CREATE TABLE marts.detection_deprecation_impact (
     detection_id uuid NOT NULL,
     deprecation_id integer NOT NULL,
-    detected_at timestamp without time zone
+    detected_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.detection_health_findings (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
     account_id uuid,
     status character varying(20),
@@ -541,8 +547,8 @@ CREATE TABLE marts.detection_health_findings (
     error_details text,
     issues_found text[],
     last_triggered timestamp without time zone,
-    trigger_count_30d integer,
-    api_drift_detected boolean,
+    trigger_count_30d integer DEFAULT 0,
+    api_drift_detected boolean DEFAULT false,
     deprecated_apis text[],
     watched_metric text,
     metric_keys text[],
@@ -569,14 +575,14 @@ CREATE VIEW marts.detection_health AS
      LEFT JOIN marts.accounts accounts ON ((findings.account_id = accounts.id)));
 
 CREATE TABLE marts.detection_logic (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
     monitored_entities jsonb,
     trigger_conditions jsonb,
     actions jsonb,
     severity character varying(20),
     false_positive_indicators text[],
-    parsed_at timestamp without time zone,
+    parsed_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     parser_version character varying(50),
     parse_confidence numeric(3,2),
     content_hash text NOT NULL,
@@ -585,14 +591,14 @@ CREATE TABLE marts.detection_logic (
 );
 
 CREATE TABLE marts.detection_mappings (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     attack_technique_id character varying(20),
     confidence_score numeric(3,2),
     mapping_method character varying(50),
     mapped_by character varying(255),
-    mapped_at timestamp without time zone,
+    mapped_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     validation_status character varying(20),
     validated_by character varying(255),
     validated_at timestamp without time zone,
@@ -607,7 +613,7 @@ CREATE TABLE marts.detection_services (
     provider_id integer,
     service_name character varying(100) NOT NULL,
     description text,
-    created_at timestamp without time zone
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.detection_types (
@@ -615,11 +621,11 @@ CREATE TABLE marts.detection_types (
     type_name character varying(50) NOT NULL,
     service_id integer,
     description text,
-    created_at timestamp without time zone
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
 );
 
 CREATE TABLE marts.detections (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid,
     service_id integer NOT NULL,
     detection_type_id integer NOT NULL,
@@ -628,10 +634,10 @@ CREATE TABLE marts.detections (
     status character varying(20),
     owner character varying(255),
     tags text[],
-    created_at timestamp without time zone,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     last_modified timestamp without time zone,
-    discovered_at timestamp without time zone,
-    version integer NOT NULL,
+    discovered_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
+    version integer DEFAULT 1 NOT NULL,
     previous_version_id uuid,
     detection_key text NOT NULL,
     account_identifier text,
@@ -647,8 +653,8 @@ CREATE TABLE marts.detections (
 );
 
 CREATE TABLE marts.mitre_tactics (
-    id integer NOT NULL,
-    version_id integer NOT NULL,
+    id bigint NOT NULL,
+    version_id bigint NOT NULL,
     tactic_id character varying(20) NOT NULL,
     name character varying(255) NOT NULL,
     description text,
@@ -665,15 +671,15 @@ CREATE TABLE marts.mitre_technique_remap (
     recorded_technique_id character varying(20),
     active_version character varying(20),
     technique_id character varying(20),
-    mitre_technique_id integer,
+    mitre_technique_id bigint,
     remap_kind character varying(20),
     reason text,
     remap_chain text[]
 );
 
 CREATE TABLE marts.mitre_techniques (
-    id integer NOT NULL,
-    version_id integer NOT NULL,
+    id bigint NOT NULL,
+    version_id bigint NOT NULL,
     technique_id character varying(20) NOT NULL,
     name character varying(255) NOT NULL,
     description text,
@@ -693,7 +699,7 @@ CREATE TABLE marts.mitre_techniques (
 );
 
 CREATE TABLE marts.mitre_version_diff (
-    id uuid,
+    id uuid DEFAULT gen_random_uuid(),
     from_version character varying(20),
     to_version character varying(20),
     object_type character varying(20),
@@ -708,11 +714,11 @@ CREATE TABLE marts.mitre_version_diff (
 );
 
 CREATE TABLE marts.mitre_versions (
-    id integer NOT NULL,
+    id bigint NOT NULL,
     version character varying(20) NOT NULL,
     release_date date,
-    is_active boolean,
-    created_at timestamp without time zone,
+    is_active boolean DEFAULT false,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     domain text,
     spec_version text,
     sha256 text,
@@ -724,21 +730,21 @@ CREATE TABLE marts.mitre_versions (
 );
 
 CREATE TABLE marts.review_state_remapped (
-    id uuid,
+    id uuid DEFAULT gen_random_uuid(),
     item_source character varying(40),
     item_key text,
     recorded_version character varying(20),
     recorded_technique_id character varying(20),
     active_version character varying(20),
     technique_id character varying(20),
-    mitre_technique_id integer,
+    mitre_technique_id bigint,
     remap_kind character varying(20),
     reason text,
     remap_chain text[]
 );
 
 CREATE TABLE marts.review_state_unmapped (
-    id uuid,
+    id uuid DEFAULT gen_random_uuid(),
     item_source character varying(40),
     item_key text,
     recorded_version character varying(20),
@@ -748,7 +754,7 @@ CREATE TABLE marts.review_state_unmapped (
 );
 
 CREATE TABLE marts.scan_snapshots (
-    id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
     account_id uuid,
     collection_source text,
     scan_day date NOT NULL,
@@ -758,9 +764,9 @@ CREATE TABLE marts.scan_snapshots (
     total_detections integer,
     total_services_scanned integer,
     total_regions_scanned integer,
-    detections_added integer,
-    detections_removed integer,
-    detections_modified integer,
+    detections_added integer DEFAULT 0,
+    detections_removed integer DEFAULT 0,
+    detections_modified integer DEFAULT 0,
     errors jsonb,
     CONSTRAINT scan_snapshots_scan_status_check CHECK (((scan_status)::text = ANY ((ARRAY['in_progress'::character varying, 'completed'::character varying, 'failed'::character varying, 'partial'::character varying])::text[])))
 );
@@ -774,7 +780,7 @@ CREATE TABLE marts.snapshot_storage (
 );
 
 CREATE TABLE marts.technique_cloud_evidence (
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     provider_id integer NOT NULL,
     attack_technique_id character varying(20),
     event_count integer NOT NULL,
@@ -785,14 +791,14 @@ CREATE TABLE marts.technique_cloud_evidence (
     source_file text,
     licence character varying(30),
     upstream text,
-    CONSTRAINT technique_cloud_evidence__dbt_tmp_check CHECK ((wild_event_count <= event_count)),
-    CONSTRAINT technique_cloud_evidence__dbt_tmp_source_check CHECK (((source)::text = 'traildiscover'::text))
+    CONSTRAINT technique_cloud_evidence_source_check CHECK (((source)::text = 'traildiscover'::text)),
+    CONSTRAINT technique_cloud_evidence_wild_event_count_event_count_check CHECK ((wild_event_count <= event_count))
 );
 
 CREATE TABLE marts.technique_prevalence (
-    technique_id integer NOT NULL,
+    technique_id bigint NOT NULL,
     provider_id integer NOT NULL,
-    version_id integer NOT NULL,
+    version_id bigint NOT NULL,
     attack_technique_id character varying(20),
     group_count integer,
     software_count integer,
@@ -803,31 +809,31 @@ CREATE TABLE marts.technique_prevalence (
     cloud_campaign_count integer,
     cloud_use_count integer,
     cloud_incident_count integer,
-    CONSTRAINT technique_prevalence__dbt_tmp_check CHECK ((cloud_use_count <= total_count))
+    CONSTRAINT technique_prevalence_cloud_use_count_total_count_check CHECK ((cloud_use_count <= total_count))
 );
 
 CREATE TABLE marts.technique_tactics (
-    technique_id integer NOT NULL,
-    tactic_id integer NOT NULL
+    technique_id bigint NOT NULL,
+    tactic_id bigint NOT NULL
 );
 
 CREATE TABLE marts.threat_indicators (
-    id integer NOT NULL,
-    technique_id integer NOT NULL,
+    id bigint NOT NULL,
+    technique_id bigint NOT NULL,
     provider_id integer NOT NULL,
     indicator_type character varying(50),
     indicator_value text NOT NULL,
     context_requirements jsonb,
     confidence numeric(3,2),
-    created_at timestamp without time zone,
+    created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP,
     source character varying(30),
     source_ref text,
     attack_version character varying(20),
     recorded_technique_id character varying(20),
     attack_technique_id character varying(20),
-    CONSTRAINT threat_indicators__dbt_tmp_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT threat_indicators__dbt_tmp_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
-    CONSTRAINT threat_indicators__dbt_tmp_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'stratus_red_team'::character varying, 'curated'::character varying])::text[])))
+    CONSTRAINT threat_indicators_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
+    CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
+    CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'stratus_red_team'::character varying, 'curated'::character varying])::text[])))
 );
 
 CREATE TABLE seeds.provider_platforms_seed (
@@ -1834,44 +1840,47 @@ ALTER TABLE ONLY app.manual_mappings
 ALTER TABLE ONLY app.mapping_verdicts
     ADD CONSTRAINT mapping_verdicts_pkey PRIMARY KEY (provider, account_id, native_id, technique_id);
 
-ALTER TABLE ONLY marts.accounts
-    ADD CONSTRAINT accounts__dbt_tmp_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY intermediate.build_marks
+    ADD CONSTRAINT build_marks_pkey PRIMARY KEY (relation);
 
 ALTER TABLE ONLY marts.accounts
-    ADD CONSTRAINT accounts__dbt_tmp_provider_id_account_identifier_key UNIQUE (provider_id, account_identifier);
+    ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY marts.accounts
+    ADD CONSTRAINT accounts_provider_id_account_identifier_key UNIQUE (provider_id, account_identifier);
 
 ALTER TABLE ONLY marts.api_deprecations
-    ADD CONSTRAINT api_deprecations__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT api_deprecations_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.api_deprecations
-    ADD CONSTRAINT api_deprecations__dbt_tmp_provider_id_service_api_name_key UNIQUE (provider_id, service, api_name);
+    ADD CONSTRAINT api_deprecations_provider_id_service_api_name_key UNIQUE (provider_id, service, api_name);
 
 ALTER TABLE ONLY marts.cloud_providers
-    ADD CONSTRAINT cloud_providers__dbt_tmp_name_key UNIQUE (name);
+    ADD CONSTRAINT cloud_providers_name_key UNIQUE (name);
 
 ALTER TABLE ONLY marts.cloud_providers
-    ADD CONSTRAINT cloud_providers__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT cloud_providers_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.cloudtrail_event_catalog
-    ADD CONSTRAINT cloudtrail_event_catalog__dbt_provider_id_event_source_even_key UNIQUE (provider_id, event_source, event_name);
+    ADD CONSTRAINT cloudtrail_event_catalog_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.cloudtrail_event_catalog
-    ADD CONSTRAINT cloudtrail_event_catalog__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT cloudtrail_event_catalog_provider_id_event_source_event_nam_key UNIQUE (provider_id, event_source, event_name);
 
 ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
     ADD CONSTRAINT cloudtrail_event_technique_so_provider_id_event_source_even_key UNIQUE (provider_id, event_source, event_name, technique_id);
 
 ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
-    ADD CONSTRAINT cloudtrail_event_technique_sources__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT cloudtrail_event_technique_sources_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.content_technique_mappings
     ADD CONSTRAINT content_technique_mappings_pkey PRIMARY KEY (content_hash, technique_id);
 
 ALTER TABLE ONLY marts.coverage_gaps
-    ADD CONSTRAINT coverage_gaps__dbt_tmp_account_id_technique_id_key UNIQUE (account_id, technique_id);
+    ADD CONSTRAINT coverage_gaps_account_id_technique_id_key UNIQUE (account_id, technique_id);
 
 ALTER TABLE ONLY marts.coverage_gaps
-    ADD CONSTRAINT coverage_gaps__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT coverage_gaps_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.coverage_history
     ADD CONSTRAINT coverage_history_account_id_technique_id_timestamp_key UNIQUE (account_id, technique_id, "timestamp");
@@ -1883,10 +1892,10 @@ ALTER TABLE ONLY marts.coverage_org_daily
     ADD CONSTRAINT coverage_org_daily_pkey PRIMARY KEY (calculated_at);
 
 ALTER TABLE ONLY marts.coverage_overlaps
-    ADD CONSTRAINT coverage_overlaps__dbt_tmp_account_id_technique_id_key UNIQUE (account_id, technique_id);
+    ADD CONSTRAINT coverage_overlaps_account_id_technique_id_key UNIQUE (account_id, technique_id);
 
 ALTER TABLE ONLY marts.coverage_overlaps
-    ADD CONSTRAINT coverage_overlaps__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT coverage_overlaps_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.coverage_scores
     ADD CONSTRAINT coverage_scores_account_id_tactic_id_calculated_at_key UNIQUE (account_id, tactic_id, calculated_at);
@@ -1895,7 +1904,7 @@ ALTER TABLE ONLY marts.coverage_scores
     ADD CONSTRAINT coverage_scores_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_deprecation_impact
-    ADD CONSTRAINT detection_deprecation_impact__dbt_tmp_pkey PRIMARY KEY (detection_id, deprecation_id);
+    ADD CONSTRAINT detection_deprecation_impact_pkey PRIMARY KEY (detection_id, deprecation_id);
 
 ALTER TABLE ONLY marts.detection_health_findings
     ADD CONSTRAINT detection_health_findings_detection_id_key UNIQUE (detection_id);
@@ -1916,16 +1925,16 @@ ALTER TABLE ONLY marts.detection_mappings
     ADD CONSTRAINT detection_mappings_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_services
-    ADD CONSTRAINT detection_services__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_services_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_services
-    ADD CONSTRAINT detection_services__dbt_tmp_provider_id_service_name_key UNIQUE (provider_id, service_name);
+    ADD CONSTRAINT detection_services_provider_id_service_name_key UNIQUE (provider_id, service_name);
 
 ALTER TABLE ONLY marts.detection_types
-    ADD CONSTRAINT detection_types__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT detection_types_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.detection_types
-    ADD CONSTRAINT detection_types__dbt_tmp_type_name_key UNIQUE (type_name);
+    ADD CONSTRAINT detection_types_type_name_key UNIQUE (type_name);
 
 ALTER TABLE ONLY marts.detections
     ADD CONSTRAINT detections_detection_key_version_key UNIQUE (detection_key, version);
@@ -1934,43 +1943,46 @@ ALTER TABLE ONLY marts.detections
     ADD CONSTRAINT detections_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.mitre_tactics
-    ADD CONSTRAINT mitre_tactics__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT mitre_tactics_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.mitre_tactics
-    ADD CONSTRAINT mitre_tactics__dbt_tmp_version_id_tactic_id_key UNIQUE (version_id, tactic_id);
+    ADD CONSTRAINT mitre_tactics_version_id_tactic_id_key UNIQUE (version_id, tactic_id);
 
 ALTER TABLE ONLY marts.mitre_techniques
-    ADD CONSTRAINT mitre_techniques__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT mitre_techniques_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.mitre_techniques
-    ADD CONSTRAINT mitre_techniques__dbt_tmp_version_id_technique_id_key UNIQUE (version_id, technique_id);
+    ADD CONSTRAINT mitre_techniques_version_id_technique_id_key UNIQUE (version_id, technique_id);
 
 ALTER TABLE ONLY marts.mitre_versions
-    ADD CONSTRAINT mitre_versions__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT mitre_versions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.mitre_versions
-    ADD CONSTRAINT mitre_versions__dbt_tmp_version_key UNIQUE (version);
+    ADD CONSTRAINT mitre_versions_version_key UNIQUE (version);
+
+ALTER TABLE ONLY marts.scan_snapshots
+    ADD CONSTRAINT scan_snapshots_account_id_scan_started_at_key UNIQUE (account_id, scan_started_at);
 
 ALTER TABLE ONLY marts.scan_snapshots
     ADD CONSTRAINT scan_snapshots_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.snapshot_storage
-    ADD CONSTRAINT snapshot_storage__dbt_tmp_pkey PRIMARY KEY (snapshot_id);
+    ADD CONSTRAINT snapshot_storage_pkey PRIMARY KEY (snapshot_id);
 
 ALTER TABLE ONLY marts.technique_cloud_evidence
-    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_pkey PRIMARY KEY (technique_id, provider_id);
+    ADD CONSTRAINT technique_cloud_evidence_pkey PRIMARY KEY (technique_id, provider_id);
 
 ALTER TABLE ONLY marts.technique_prevalence
-    ADD CONSTRAINT technique_prevalence__dbt_tmp_pkey PRIMARY KEY (technique_id, provider_id);
+    ADD CONSTRAINT technique_prevalence_pkey PRIMARY KEY (technique_id, provider_id);
 
 ALTER TABLE ONLY marts.technique_tactics
-    ADD CONSTRAINT technique_tactics__dbt_tmp_pkey PRIMARY KEY (technique_id, tactic_id);
+    ADD CONSTRAINT technique_tactics_pkey PRIMARY KEY (technique_id, tactic_id);
 
 ALTER TABLE ONLY marts.threat_indicators
-    ADD CONSTRAINT threat_indicators__dbt_tmp_pkey PRIMARY KEY (id);
+    ADD CONSTRAINT threat_indicators_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.threat_indicators
-    ADD CONSTRAINT threat_indicators__dbt_tmp_provider_id_indicator_type_indic_key UNIQUE (provider_id, indicator_type, indicator_value, technique_id);
+    ADD CONSTRAINT threat_indicators_provider_id_indicator_type_indicator_valu_key UNIQUE (provider_id, indicator_type, indicator_value, technique_id);
 
 ALTER TABLE ONLY raw.attack_bundles
     ADD CONSTRAINT attack_bundles_pkey PRIMARY KEY (attack_version);
@@ -2012,28 +2024,31 @@ ALTER TABLE ONLY raw.scans
     ADD CONSTRAINT scans_pkey PRIMARY KEY (scan_id);
 
 ALTER TABLE ONLY marts.accounts
-    ADD CONSTRAINT accounts__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT accounts_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.api_deprecations
-    ADD CONSTRAINT api_deprecations__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT api_deprecations_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.coverage_gaps
-    ADD CONSTRAINT coverage_gaps__dbt_tmp_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
+    ADD CONSTRAINT coverage_gaps_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
 
 ALTER TABLE ONLY marts.coverage_gaps
-    ADD CONSTRAINT coverage_gaps__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT coverage_gaps_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.coverage_history
     ADD CONSTRAINT coverage_history_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
 
 ALTER TABLE ONLY marts.coverage_history
+    ADD CONSTRAINT coverage_history_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES marts.scan_snapshots(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY marts.coverage_history
     ADD CONSTRAINT coverage_history_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.coverage_overlaps
-    ADD CONSTRAINT coverage_overlaps__dbt_tmp_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
+    ADD CONSTRAINT coverage_overlaps_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
 
 ALTER TABLE ONLY marts.coverage_overlaps
-    ADD CONSTRAINT coverage_overlaps__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT coverage_overlaps_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.coverage_scores
     ADD CONSTRAINT coverage_scores_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
@@ -2066,10 +2081,10 @@ ALTER TABLE ONLY marts.detection_mappings
     ADD CONSTRAINT detection_mappings_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.detection_services
-    ADD CONSTRAINT detection_services__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT detection_services_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.detection_types
-    ADD CONSTRAINT detection_types__dbt_tmp_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
+    ADD CONSTRAINT detection_types_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
 
 ALTER TABLE ONLY marts.detections
     ADD CONSTRAINT detections_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
@@ -2078,37 +2093,46 @@ ALTER TABLE ONLY marts.detections
     ADD CONSTRAINT detections_detection_type_id_fkey FOREIGN KEY (detection_type_id) REFERENCES marts.detection_types(id);
 
 ALTER TABLE ONLY marts.detections
+    ADD CONSTRAINT detections_previous_version_id_fkey FOREIGN KEY (previous_version_id) REFERENCES marts.detections(id) DEFERRABLE INITIALLY DEFERRED;
+
+ALTER TABLE ONLY marts.detections
     ADD CONSTRAINT detections_service_id_fkey FOREIGN KEY (service_id) REFERENCES marts.detection_services(id);
 
 ALTER TABLE ONLY marts.mitre_tactics
-    ADD CONSTRAINT mitre_tactics__dbt_tmp_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
+    ADD CONSTRAINT mitre_tactics_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
 
 ALTER TABLE ONLY marts.mitre_techniques
-    ADD CONSTRAINT mitre_techniques__dbt_tmp_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
+    ADD CONSTRAINT mitre_techniques_version_id_fkey FOREIGN KEY (version_id) REFERENCES marts.mitre_versions(id);
+
+ALTER TABLE ONLY marts.scan_snapshots
+    ADD CONSTRAINT scan_snapshots_account_id_fkey FOREIGN KEY (account_id) REFERENCES marts.accounts(id);
+
+ALTER TABLE ONLY marts.snapshot_storage
+    ADD CONSTRAINT snapshot_storage_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES marts.scan_snapshots(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY marts.technique_cloud_evidence
-    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT technique_cloud_evidence_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.technique_cloud_evidence
-    ADD CONSTRAINT technique_cloud_evidence__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT technique_cloud_evidence_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.technique_prevalence
-    ADD CONSTRAINT technique_prevalence__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT technique_prevalence_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.technique_prevalence
-    ADD CONSTRAINT technique_prevalence__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT technique_prevalence_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.technique_tactics
-    ADD CONSTRAINT technique_tactics__dbt_tmp_tactic_id_fkey FOREIGN KEY (tactic_id) REFERENCES marts.mitre_tactics(id);
+    ADD CONSTRAINT technique_tactics_tactic_id_fkey FOREIGN KEY (tactic_id) REFERENCES marts.mitre_tactics(id);
 
 ALTER TABLE ONLY marts.technique_tactics
-    ADD CONSTRAINT technique_tactics__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT technique_tactics_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY marts.threat_indicators
-    ADD CONSTRAINT threat_indicators__dbt_tmp_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
+    ADD CONSTRAINT threat_indicators_provider_id_fkey FOREIGN KEY (provider_id) REFERENCES marts.cloud_providers(id);
 
 ALTER TABLE ONLY marts.threat_indicators
-    ADD CONSTRAINT threat_indicators__dbt_tmp_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
+    ADD CONSTRAINT threat_indicators_technique_id_fkey FOREIGN KEY (technique_id) REFERENCES marts.mitre_techniques(id);
 
 ALTER TABLE ONLY raw.attack_objects
     ADD CONSTRAINT attack_objects_attack_version_fkey FOREIGN KEY (attack_version) REFERENCES raw.attack_bundles(attack_version) ON DELETE CASCADE;
@@ -2299,8 +2323,9 @@ CREATE INDEX coverage_gaps_account_id_idx ON marts.coverage_gaps USING btree (ac
 CREATE INDEX coverage_gaps_risk_score_idx ON marts.coverage_gaps USING btree (risk_score);
 CREATE INDEX coverage_gaps_severity_idx ON marts.coverage_gaps USING btree (severity);
 CREATE INDEX coverage_gaps_status_idx ON marts.coverage_gaps USING btree (status);
+CREATE INDEX coverage_history_snapshot_id_idx ON marts.coverage_history USING btree (snapshot_id);
 CREATE INDEX coverage_history_technique_id_idx ON marts.coverage_history USING btree (technique_id);
-CREATE INDEX coverage_history_timestamp_is_covered_technique_id_attack_techn ON marts.coverage_history USING btree ("timestamp", is_covered, technique_id, attack_technique_id);
+CREATE INDEX coverage_history_timestamp_is_covered_technique_id_attack_t_idx ON marts.coverage_history USING btree ("timestamp", is_covered, technique_id, attack_technique_id);
 CREATE INDEX coverage_overlaps_account_id_idx ON marts.coverage_overlaps USING btree (account_id);
 CREATE INDEX coverage_overlaps_redundancy_type_idx ON marts.coverage_overlaps USING btree (redundancy_type);
 CREATE INDEX coverage_scores_account_id_calculated_at_idx ON marts.coverage_scores USING btree (account_id, calculated_at);
@@ -2319,17 +2344,17 @@ CREATE INDEX detection_logic_parser_version ON raw.detection_logic USING btree (
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
-CREATE INDEX detection_mappings_validation_status_confidence_score_desc_atta ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
+CREATE INDEX detection_mappings_validation_status_confidence_score_attac_idx ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
 CREATE INDEX detection_presence_content ON raw.detection_presence USING btree (content_hash);
 CREATE INDEX detection_presence_open ON raw.detection_presence USING btree (source, account_id) WHERE (valid_to IS NULL);
 CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (signal_type, value);
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
 CREATE INDEX detections_detection_type_id_idx ON marts.detections USING btree (detection_type_id);
+CREATE INDEX detections_expr_idx ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX detections_last_modified_idx ON marts.detections USING btree (last_modified);
 CREATE INDEX detections_name_idx ON marts.detections USING btree (name);
 CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_id);
-CREATE INDEX detections_to_tsvector_english_regconfig_coalesce_name_characte ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX int_detection_logic_joined_detection_id_idx ON intermediate.int_detection_logic_joined USING btree (detection_id);
 CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.int_detection_mappings_resolved USING btree (detection_id);
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
@@ -2348,6 +2373,6 @@ CREATE INDEX threat_indicators_indicator_type_idx ON marts.threat_indicators USI
 CREATE INDEX threat_indicators_indicator_type_indicator_value_idx ON marts.threat_indicators USING btree (indicator_type, indicator_value);
 CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING btree (provider_id);
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
-CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_uidx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
+CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_idx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
-CREATE UNIQUE INDEX snapshot_storage_snapshot_id_uidx ON marts.snapshot_storage USING btree (snapshot_id);
+CREATE UNIQUE INDEX snapshot_storage_snapshot_id_idx ON marts.snapshot_storage USING btree (snapshot_id);

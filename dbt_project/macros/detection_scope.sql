@@ -7,8 +7,8 @@
   Everything else they read is fingerprinted: the small inputs (`inputs`, a one-row model: accounts and people's
   attributes in int_detection_inputs_fingerprinted; manual mappings, verdicts and the mapping knowledge in
   int_mapping_inputs_fingerprinted) and the SQL of the model and its parents. A different fingerprint means one
-  full pass, as does a missing mark: the marks live in the table's comment, so a new or fully refreshed table is
-  built in full.
+  full pass, as does a missing mark: the marks live in intermediate.build_marks under the table's oid
+  (macros/build_marks.sql), so a new or fully refreshed table is built in full.
 
   `scope` describes a model: {'inputs': model or none, 'parsed_from': model or none, 'upstream': the scoped
   model it reads or none, 'column': 'detection_key' | 'detection_id' (how its rows name a detection)}.
@@ -48,12 +48,12 @@
             '{{ local_md5(code | join("\n")) }}',
             {%- endif %}
             {% if is_incremental() -%}
-            coalesce(obj_description('{{ this.schema }}.{{ this.identifier }}'::regclass, 'pg_class'), ''),
+            coalesce({{ build_marks_of(this) }}, ''),
             {%- else -%}
             '',
             {%- endif %}
             {% if upstream -%}
-            coalesce(obj_description(to_regclass('{{ upstream.schema }}.{{ upstream.identifier }}'), 'pg_class'), '')
+            coalesce({{ build_marks_of(upstream) }}, '')
             {%- else -%}
             ''
             {%- endif %}
@@ -160,7 +160,7 @@
    incremental run, after the table exists (in the post-hook) on a first or full build #}
 {% macro save_detection_build_state(scope, hook) %}
     {%- if execute and (hook == 'pre') == is_incremental() %}
-    comment on table {{ this }} is $mark${{ tojson(detection_build_state(scope, saving=true).now) }}$mark$
+    {{ save_build_marks(tojson(detection_build_state(scope, saving=true).now)) }}
     {%- endif %}
 {% endmacro %}
 

@@ -19,9 +19,13 @@
     {{ this.identifier }}_{{ fk['columns'] | join('_') }}_fkey
 {%- endmacro %}
 
+{# `on_delete` (cascade / set null) and `deferred` (checked at commit: a key into the table itself, whose rows a
+   merge deletes and inserts again) are optional; docs/er-diagram.md "Keys" says which key has which and why #}
 {% macro foreign_key_clause(fk) -%}
     constraint {{ foreign_key_name(fk) }} foreign key ({{ fk['columns'] | join(', ') }})
         references {{ this.schema }}.{{ fk['to'] }} ({{ fk['to_columns'] | join(', ') }})
+        {%- if fk.get('on_delete') %} on delete {{ fk['on_delete'] }}{% endif %}
+        {%- if fk.get('deferred') %} deferrable initially deferred{% endif %}
 {%- endmacro %}
 
 {#

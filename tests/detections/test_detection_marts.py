@@ -292,7 +292,8 @@ def test_a_rebuild_leaves_no_replaced_table_behind_and_keys_follow_the_tables_th
         return sorted(db.execute("select confrelid::regclass::text from pg_constraint where contype = 'f' "
                                  "and conrelid = %s::regclass", (table,)).fetchall())
 
-    assert keys("marts.detections") == [("marts.accounts",), ("marts.detection_services",), ("marts.detection_types",)]
+    assert keys("marts.detections") == [("marts.accounts",), ("marts.detection_services",), ("marts.detection_types",),
+                                        ("marts.detections",)]  # previous_version_id
     dbt_run("--full-refresh", "--select", "detection_deprecation_impact", "detection_health_findings", "detection_health")
     live = db.execute("select count(*) from marts.detections where is_current").fetchone()
     assert live[0] > 0 and db.execute("select count(*) from marts.detection_health").fetchone() == live

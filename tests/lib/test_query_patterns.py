@@ -4,6 +4,7 @@ pattern plans and runs against a database built from schema/database-schema-v1.s
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 
 import psycopg
@@ -12,6 +13,7 @@ from psycopg import conninfo, sql
 
 from dagster_project.lib import settings
 from dagster_project.lib.bench import queries
+from dagster_project.lib.warehouse import embedded
 
 DDL_FILE = settings.PROJECT_ROOT / "schema" / "database-schema-v1.sql"
 MARTS_REF = re.compile(r"\bmarts\.\"?([a-z_][a-z0-9_]*)")
@@ -80,7 +82,7 @@ def test_list_queries_are_bounded(patterns):
     for p in patterns:
         if not re.search(r"\blimit \d+\s*$", p.sql, re.IGNORECASE):
             # only one account's row of a per-account view may go without a LIMIT
-            assert re.search(r"from marts\.v_\w+ \w+\s+where \w+\.account_id = %\(account_id\)s$", p.sql), p.name
+            assert re.search(r"from marts\.v_\w+ \w+\s+where \w+\.account_id = :'account_id'$", p.sql), p.name
 
 
 def test_the_empty_warehouse_has_no_marts_yet(db):
@@ -94,9 +96,21 @@ def test_every_pattern_plans_against_the_ddl(ddl_url, patterns):
     with psycopg.connect(ddl_url, autocommit=True) as conn:
         for p in patterns:
             args = {k: params[k] for k in p.params}
-            plan = conn.execute("explain (format json) " + p.sql, args).fetchone()[0]
+            plan = conn.execute("explain (format json) " + queries.psycopg_sql(p.sql), args).fetchone()[0]
             assert plan[0]["Plan"]["Node Type"], p.name
             assert isinstance(queries.plan_indexes(conn, p.sql, args), list)
+
+
+def test_every_pattern_runs_as_pasted_into_psql(ddl_url, patterns):
+    """What a reader pastes: the `\\set` lines and the SQL, run by psql, whose variables become untyped quoted
+    literals (the server infers their types, as it must for a BI tool's literal too)."""
+    params = {**queries.default_params(), "account_id": uuid.uuid4()}
+    psql = embedded.bin_path("psql")
+    for p in patterns:
+        script = "\n".join([*queries.psql_set_lines(p.params, params), p.sql + ";"])
+        done = subprocess.run([str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", ddl_url], input=script,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, (p.name, done.stderr)
 
 
 def test_measure_runs_every_pattern_and_renders(ddl_url, patterns):
@@ -106,11 +120,12 @@ def test_measure_runs_every_pattern_and_renders(ddl_url, patterns):
         results = queries.measure(conn, patterns, params, runs=2)
     assert [r.name for r in results] == [p.name for p in patterns]
     assert all(r.rows == 0 and 0 <= r.p50_ms <= r.p95_ms for r in results)
-    text = queries.render_markdown(results, "Empty schema.")
+    text = queries.render_markdown(results, "Empty schema.", params)
     assert text.startswith("# Query patterns\n\nEmpty schema.\n")
     for p in patterns:
         assert f"## {p.name}\n" in text and p.sql.strip() in text
-    assert text == queries.render_markdown(results, "Empty schema.")
+        assert "```sql\n" + "\n".join(queries.psql_set_lines(p.params, params)) in text, p.name
+    assert text == queries.render_markdown(results, "Empty schema.", params)
 
 
 def test_data_dictionary_documents_every_mart_and_source(dbt_manifest):

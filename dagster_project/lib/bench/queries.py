@@ -1,8 +1,11 @@
-"""Common query patterns against the marts, their plans and their latency.
+r"""Common query patterns against the marts, their plans and their latency.
 
 Pure Python + psycopg (no Dagster): `load_patterns` reads query_patterns.yaml, `sample_params` picks
 realistic parameter values from the warehouse, `measure` times every pattern (read-only, rolled back) and
 reads the indexes its plan uses, and `render_markdown` writes the body of docs/query-patterns.md.
+
+The SQL uses psql variables (`:'account_id'`), so a pattern pastes into psql after `\set account_id '...'`
+as the docs show it; for timing, each variable becomes a psycopg parameter (`psycopg_sql`).
 
     python -m dagster_project.lib.bench.queries [URL]   # prints the markdown (URL: `dcv db url`)
 """
@@ -30,6 +33,19 @@ PATTERNS_FILE = Path(__file__).with_name("query_patterns.yaml")
 SEQ_SCAN_ROWS = 10_000  # a seq scan on a table larger than this is worth noting
 
 
+PSQL_VARIABLE = re.compile(r":'(\w+)'")
+
+
+def psycopg_sql(sql: str) -> str:
+    """psql's quoted variables (`:'day'`) as psycopg named parameters (`%(day)s`)."""
+    return PSQL_VARIABLE.sub(r"%(\1)s", sql)
+
+
+def psql_set_lines(names: list[str], params: dict[str, Any]) -> list[str]:
+    r"""`\set` lines that give psql the values of `names`."""
+    return ["\\set " + name + " " + "'" + str(params[name]).replace("'", "''") + "'" for name in names]
+
+
 @dataclass(frozen=True)
 class Pattern:
     name: str
@@ -38,8 +54,8 @@ class Pattern:
 
     @property
     def params(self) -> list[str]:
-        """The named parameters the SQL uses, in order of first use."""
-        return list(dict.fromkeys(re.findall(r"%\((\w+)\)s", self.sql)))
+        """The psql variables the SQL uses, in order of first use."""
+        return list(dict.fromkeys(PSQL_VARIABLE.findall(self.sql)))
 
 
 @dataclass(frozen=True)
@@ -165,29 +181,17 @@ def _table_rows(conn: psycopg.Connection, schema: str, table: str, cache: dict[s
     return cache[key]
 
 
-def _index_label(conn: psycopg.Connection, schema: str, name: str) -> str:
-    """The index name; dbt's hashed names (32 hex digits) become `table(columns)`, which a reader can use."""
-    if not re.fullmatch(r"[0-9a-f]{32}", name):
-        return name
-    row = conn.execute("select tablename, indexdef from pg_indexes where schemaname = %(s)s and indexname = %(n)s",
-                       {"s": schema, "n": name}).fetchone()
-    if row is None:
-        return name
-    columns = re.search(r"USING \w+ \((.*)\)", row[1])
-    return f"{row[0]}({columns.group(1) if columns else '?'})"
-
-
 def plan_indexes(conn: psycopg.Connection, sql: str, params: dict[str, Any],
                  table_rows: dict[str, float] | None = None) -> list[str]:
     """Index names in the plan, plus "Seq Scan on <table>" for seq scans of tables over SEQ_SCAN_ROWS rows."""
     table_rows = {} if table_rows is None else table_rows
-    plan = conn.execute("explain (format json, verbose) " + sql, params).fetchone()[0]
+    plan = conn.execute("explain (format json, verbose) " + psycopg_sql(sql), params).fetchone()[0]
     if isinstance(plan, str):
         plan = json.loads(plan)
     found: list[str] = []
     for node in _plan_nodes(plan[0]["Plan"]):
         if "Index Name" in node:
-            found.append(_index_label(conn, node.get("Schema", "marts"), node["Index Name"]))
+            found.append(node["Index Name"])
         if node.get("Node Type") == "Seq Scan":
             schema, table = node.get("Schema", "marts"), node["Relation Name"]
             if _table_rows(conn, schema, table, table_rows) > SEQ_SCAN_ROWS:
@@ -208,14 +212,15 @@ def measure(conn: psycopg.Connection, patterns: list[Pattern], params: dict[str,
     table_rows: dict[str, float] = {}
     for pattern in patterns:
         args = {k: params[k] for k in pattern.params}
+        query = psycopg_sql(pattern.sql)
         with conn.transaction(force_rollback=True):
             conn.execute("set transaction read only")
             indexes = plan_indexes(conn, pattern.sql, args, table_rows)
-            rows = len(conn.execute(pattern.sql, args).fetchall())  # warm-up
+            rows = len(conn.execute(query, args).fetchall())  # warm-up
             timings = []
             for _ in range(runs):
                 start = time.perf_counter()
-                rows = len(conn.execute(pattern.sql, args).fetchall())
+                rows = len(conn.execute(query, args).fetchall())
                 timings.append((time.perf_counter() - start) * 1000)
         results.append(Result(name=pattern.name, question=pattern.question, sql=pattern.sql,
                               p50_ms=statistics.median(timings), p95_ms=_percentile(timings, 95),
@@ -232,8 +237,9 @@ def parameters_text(params: dict) -> str:
     return "parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
-def render_markdown(results: list[Result], context: str) -> str:
-    """The body of docs/query-patterns.md: a summary table, then each pattern with its SQL and plan."""
+def render_markdown(results: list[Result], context: str, params: dict[str, Any] | None = None) -> str:
+    r"""The body of docs/query-patterns.md: a summary table, then each pattern with its SQL and plan. With
+    `params`, each SQL block starts with the `\set` lines of the values measured: paste it into psql as it is."""
     lines = ["# Query patterns", "", context.strip(), "",
              "| # | Pattern | p50 ms | p95 ms | Rows | Indexes used |",
              "|---:|---|---:|---:|---:|---|"]
@@ -242,7 +248,9 @@ def render_markdown(results: list[Result], context: str) -> str:
         lines.append(f"| {n} | [{r.name}](#{r.name.replace('_', '-')}) | {r.p50_ms:.2f} | {r.p95_ms:.2f} "
                      f"| {r.rows} | {used} |")
     for r in results:
-        lines += ["", f"## {r.name}", "", f"**Question:** {r.question}", "", "```sql", r.sql.strip(), "```", "",
+        names = list(dict.fromkeys(PSQL_VARIABLE.findall(r.sql)))
+        sets = psql_set_lines(names, params) if params else []
+        lines += ["", f"## {r.name}", "", f"**Question:** {r.question}", "", "```sql", *sets, r.sql.strip(), "```", "",
                   f"- Indexes used: {_indexes_text(r.indexes)}",
                   f"- Latency: p50 {r.p50_ms:.2f} ms, p95 {r.p95_ms:.2f} ms over {r.runs} runs; "
                   f"{r.rows} rows returned"]
@@ -259,7 +267,7 @@ def main(argv: list[str]) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         params = sample_params(conn)
         results = measure(conn, load_patterns(), params)
-    sys.stdout.write(render_markdown(results, f"Measured with {parameters_text(params)}."))
+    sys.stdout.write(render_markdown(results, f"Measured with {parameters_text(params)}.", params))
     return 0
 
 

@@ -33,26 +33,13 @@ end
 $$;
 """
 
-# dbt names indexes md5(columns + time): rename them by what they index so the dump is stable.
-# The columns are matched lazily up to the ')' that the storage parameters or the ';' follow: expressions nest ().
-_DBT_INDEX = re.compile(r'CREATE (UNIQUE )?INDEX "?([0-9a-f]{32})"? ON (?:ONLY )?([\w.]+) USING (\w+) \((.*?)\)'
-                        r'( WITH \(.*\))?;$', re.MULTILINE)
-
-
-def _stable_index(match: re.Match) -> str:
-    unique, _, table, method, columns, storage = match.groups()
-    cols = "_".join(re.sub(r"[^a-z0-9]+", "_", c.lower()).strip("_") for c in columns.split(","))
-    name = f"{table.split('.')[-1]}_{cols}_{'uidx' if unique else 'idx'}"[:63]
-    return f"CREATE {unique or ''}INDEX {name} ON {table} USING {method} ({columns}){storage or ''};"
-
-
 def normalize(dump: str) -> str:
-    """Stable text: no pg_dump banners or per-object comments, dbt's hashed index names replaced, and every
-    index in one sorted block at the end (pg_dump orders them by name, and dbt's names change each build)."""
+    """Stable text: no pg_dump banners or per-object comments, and every index in one sorted block at the end.
+    The names are the warehouse's own: every dbt build gives them (dbt_project/macros/readable_names.sql)."""
     lines = [line for line in dump.splitlines()
              if line.strip() != "--" and not line.startswith(("-- Name:", "-- Dumped from", "-- Dumped by",
                                                                "\\restrict", "\\unrestrict"))]
-    text = _DBT_INDEX.sub(_stable_index, "\n".join(lines))
+    text = "\n".join(lines)
     indexes = sorted(line for line in text.splitlines() if re.match(r"CREATE (UNIQUE )?INDEX ", line))
     body = "\n".join(line for line in text.splitlines() if not re.match(r"CREATE (UNIQUE )?INDEX ", line))
     body = re.sub(r"\n{3,}", "\n\n", body).strip()

@@ -60,7 +60,7 @@ credited as (
         counting.provider_id,
         counting.technique_id,
         counting.detection_id,
-        null::integer as via_subtechnique_id
+        null::bigint as via_subtechnique_id
     from counting
     inner join scoped on counting.provider_id = scoped.provider_id and counting.technique_id = scoped.technique_id
     union all

@@ -5,6 +5,7 @@
     on_schema_change='fail',
     tags=['partitioned'],
     pre_hook="{{ prune_history('scan_day') }}",
+    post_hook=["{{ add_foreign_keys() }}"],
     indexes=[
         {'columns': ['account_id']},
         {'columns': ['scan_completed_at']},
