@@ -1868,9 +1868,6 @@ ALTER TABLE ONLY marts.cloudtrail_event_catalog
     ADD CONSTRAINT cloudtrail_event_catalog_provider_id_event_source_event_nam_key UNIQUE (provider_id, event_source, event_name);
 
 ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
-    ADD CONSTRAINT cloudtrail_event_technique_so_provider_id_event_source_even_key UNIQUE (provider_id, event_source, event_name, technique_id);
-
-ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
     ADD CONSTRAINT cloudtrail_event_technique_sources_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.content_technique_mappings
