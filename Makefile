@@ -16,7 +16,8 @@ MANIFEST := $(DBT_DIR)/target/manifest.json
 DBT_SOURCES := $(shell find $(DBT_DIR)/models $(DBT_DIR)/seeds $(DBT_DIR)/snapshots $(DBT_DIR)/macros $(DBT_DIR)/tests -type f 2>/dev/null) $(DBT_DIR)/dbt_project.yml
 export DCV_SHARED ?= $(abspath ../shared)
 
-.PHONY: install run summary demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench bench-partitioning docs schema clean
+.PHONY: install run summary demo test lint unit ui db-start db-stop db-status db-shell db-url eval bench bench-partitioning docs \
+	schema clean backup restore
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -61,6 +62,13 @@ db-url: install
 	@$(DCV) db url
 db-shell: install ## psql on the warehouse in use (reads SQL from stdin when piped)
 	@$(DCV) db shell
+
+backup: install ## warehouse + Dagster instance -> $(DCV_HOME)/backups/<UTC time>/ (or OUT=dir), with a manifest
+	$(DCV) backup $(if $(OUT),--out $(OUT))
+
+restore: install ## FROM=<backup folder> into the warehouse in use (an empty DCV_HOME; FORCE=1 replaces one)
+	@test -n "$(FROM)" || { echo "make restore: give the backup folder, e.g. make restore FROM=.dcv/backups/20261207T101500Z" >&2; exit 2; }
+	$(DCV) restore $(FROM) $(if $(FORCE),--force)
 
 schema: install $(MANIFEST) ## regenerate schema/database-schema-v1.sql from a freshly built warehouse
 	$(DCV) schema

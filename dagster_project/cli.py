@@ -5,6 +5,9 @@
     dcv attack versions|activate VERSION         loaded ATT&CK versions; switch the active one (docs/attack.md)
     dcv run [--day D | --from D --to D]          DCV_EXPORT_DIR and/or live AWS -> every asset -> coverage summary
     dcv summary [--day D]                        the coverage summary of a loaded day (default: the latest)
+    dcv backup [--out DIR]                       dump the warehouse and the Dagster instance (docs/operations.md)
+    dcv restore FOLDER [--force]                 restore a backup into the warehouse in use (an empty DCV_HOME)
+    dcv tenant add ORG [--role R] | list | remove --role R   a BI role reading only organization ORG's marts rows
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import os
 import sys
 import time
 from datetime import date
+from pathlib import Path
 
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.warehouse import connection, embedded, runtime
 
-KNOWN_ERRORS = (connection.WarehouseConfigError, embedded.EmbeddedServerError, ValueError, RuntimeError,
+KNOWN_ERRORS = (connection.WarehouseConfigError, OSError, embedded.EmbeddedServerError, ValueError, RuntimeError,
                 FileExistsError)
 
 
@@ -106,6 +110,53 @@ def _schema(check: bool) -> int:
     return 1
 
 
+def _backup(out: str | None) -> int:
+    from dagster_project.lib.warehouse import backup
+
+    folder = backup.backup(out=Path(out) if out else None)
+    manifest = backup.read_manifest(folder)
+    sizes = ", ".join(f"{name} {entry['bytes'] / 1e6:.1f} MB" for name, entry in manifest["databases"].items())
+    print(f"backup written to {folder} ({sizes}; {manifest['seconds']:.1f}s); restore with "
+          f"`make restore FROM={folder}`")
+    return 0
+
+
+def _restore(source: str, force: bool) -> int:
+    from dagster_project.lib.warehouse import backup
+
+    done = backup.restore(Path(source), force=force)
+    runtime.write_dagster_yaml(settings_mod.load().dagster_home)
+    print(f"restored {done.folder} into {done.target}: {done.tables} tables, {done.rows} rows, row counts equal "
+          f"to the backup's ({done.seconds:.1f}s)")
+    return 0
+
+
+def _tenant(action: str, organization: str | None, role: str | None) -> int:
+    from dagster_project.lib.warehouse import tenants
+
+    target, _ = runtime.prepare()
+    with connection.connect(target.url) as conn:
+        if action == "add":
+            if not organization:
+                print("dcv tenant add: give the organization id, e.g. `dcv tenant add o-abc123def0`", file=sys.stderr)
+                return 2
+            tenant = tenants.add(conn, organization, role)
+            accounts = (f"{tenant.accounts} accounts now" if tenant.accounts else
+                        "no account of it is loaded yet: compare with marts.accounts.organization_id")
+            print(f"tenant role {tenant.role} reads the marts rows of organization {tenant.organization_id} "
+                  f"({accounts}) and the shared reference tables; no login yet: "
+                  f"`alter role {tenant.role} login password '...'` (make db-shell) lets a BI tool connect as it")
+        elif action == "remove":
+            if not role:
+                print("dcv tenant remove: give the role with --role", file=sys.stderr)
+                return 2
+            print(f"dropped tenant role {role}" if tenants.remove(conn, role) else f"no tenant role {role}")
+        else:
+            for tenant in tenants.tenants(conn):
+                print(f"{tenant.role}\t{tenant.organization_id}\t{tenant.accounts} accounts")
+    return 0
+
+
 def _day(text: str) -> date:
     """argparse type: a YYYY-MM-DD day, with a one-line error otherwise."""
     try:
@@ -145,8 +196,23 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--days", type=int, default=2,
                        help="scan days: a full build, then daily partitions (median reported), then the query patterns")
     bench.add_argument("--keep", action="store_true", help="keep the scratch database (dcv_bench) for EXPLAIN work")
+    bk = sub.add_parser("backup", help="dump the warehouse and the Dagster instance into a timestamped folder")
+    bk.add_argument("--out", help="where the backup folder goes (default: $DCV_HOME/backups)")
+    rs = sub.add_parser("restore", help="restore a backup folder into the warehouse in use")
+    rs.add_argument("source", metavar="FOLDER", help="a folder `dcv backup` wrote")
+    rs.add_argument("--force", action="store_true", help="replace a warehouse that already holds tables")
+    tn = sub.add_parser("tenant", help="tenant roles: a BI role reading only one organization's rows in marts")
+    tn.add_argument("action", choices=["add", "list", "remove"])
+    tn.add_argument("organization", nargs="?", help="the organization id (marts.accounts.organization_id)")
+    tn.add_argument("--role", help="the role's name (default: tenant_<organization id>)")
     args = parser.parse_args(argv)
     try:
+        if args.cmd == "tenant":
+            return _tenant(args.action, args.organization, args.role)
+        if args.cmd == "backup":
+            return _backup(args.out)
+        if args.cmd == "restore":
+            return _restore(args.source, args.force)
         if args.cmd == "bench":
             from dagster_project import benchmark
 

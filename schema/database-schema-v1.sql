@@ -7,6 +7,7 @@ begin
     if not exists (select from pg_roles where rolname = 'dcv_ingest') then create role dcv_ingest nologin; end if;
     if not exists (select from pg_roles where rolname = 'dcv_transform') then create role dcv_transform nologin; end if;
     if not exists (select from pg_roles where rolname = 'bi_reader') then create role bi_reader nologin; end if;
+    if not exists (select from pg_roles where rolname = 'bi_tenant') then create role bi_tenant nologin; end if;
 end
 $$;
 
@@ -36,6 +37,34 @@ CREATE SCHEMA seeds;
 CREATE SCHEMA snapshots;
 
 CREATE SCHEMA staging;
+
+CREATE FUNCTION app.tenant_account_ids() RETURNS uuid[]
+    LANGUAGE plpgsql STABLE
+    AS $$
+begin
+    return (select coalesce(array_agg(a.id), '{}') from marts.accounts as a
+            where a.organization_id in (select t.organization_id from app.tenants as t));
+end
+$$;
+
+CREATE FUNCTION app.tenant_content_hashes() RETURNS SETOF text
+    LANGUAGE sql STABLE
+    AS $$
+    select d.content_hash from marts.detections as d
+    where d.account_id = any ((select app.tenant_account_ids())::uuid[])
+$$;
+
+CREATE FUNCTION app.tenant_detection_ids() RETURNS SETOF uuid
+    LANGUAGE sql STABLE
+    AS $$
+    select d.id from marts.detections as d where d.account_id = any ((select app.tenant_account_ids())::uuid[])
+$$;
+
+CREATE FUNCTION app.tenant_snapshot_ids() RETURNS SETOF uuid
+    LANGUAGE sql STABLE
+    AS $$
+    select s.id from marts.scan_snapshots as s where s.account_id = any ((select app.tenant_account_ids())::uuid[])
+$$;
 
 CREATE FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
@@ -146,6 +175,13 @@ CREATE TABLE app.mapping_verdicts (
     decided_by text DEFAULT CURRENT_USER NOT NULL,
     decided_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT mapping_verdicts_verdict_check CHECK ((verdict = ANY (ARRAY['validated'::text, 'rejected'::text, 'disputed'::text])))
+);
+
+CREATE TABLE app.tenants (
+    role_name name NOT NULL,
+    organization_id text NOT NULL,
+    created_by text DEFAULT CURRENT_USER NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 CREATE TABLE intermediate.build_marks (
@@ -557,7 +593,7 @@ CREATE TABLE marts.detection_health_findings (
     CONSTRAINT detection_health_findings_validation_method_check CHECK (((validation_method)::text = ANY ((ARRAY['syntax_check'::character varying, 'semantic_check'::character varying, 'test_trigger'::character varying])::text[])))
 );
 
-CREATE VIEW marts.detection_health AS
+CREATE VIEW marts.detection_health WITH (security_invoker='true') AS
  SELECT findings.id,
     findings.detection_id,
     findings.status,
@@ -842,7 +878,7 @@ CREATE TABLE seeds.provider_platforms_seed (
     rationale text
 );
 
-CREATE VIEW marts.v_account_coverage AS
+CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
  WITH __dbt__cte__int_techniques_scoped AS (
          WITH platforms AS (
                  SELECT providers.id AS provider_id,
@@ -908,7 +944,7 @@ CREATE VIEW marts.v_account_coverage AS
      LEFT JOIN scope ON ((a.provider_id = scope.provider_id)))
      LEFT JOIN enabled ON ((a.id = enabled.account_id)));
 
-CREATE VIEW marts.v_coverage_gaps_current AS
+CREATE VIEW marts.v_coverage_gaps_current WITH (security_invoker='true') AS
  SELECT g.account_id,
     t.technique_id,
     t.name AS technique_name,
@@ -923,7 +959,7 @@ CREATE VIEW marts.v_coverage_gaps_current AS
      JOIN marts.mitre_techniques t ON ((g.technique_id = t.id)))
   WHERE ((g.status)::text = ANY ((ARRAY['open'::character varying, 'acknowledged'::character varying])::text[]));
 
-CREATE VIEW marts.v_detection_health_summary AS
+CREATE VIEW marts.v_detection_health_summary WITH (security_invoker='true') AS
  SELECT a.id AS account_id,
     a.account_name,
     count(*) FILTER (WHERE ((dh.status)::text = 'healthy'::text)) AS healthy_detections,
@@ -1840,6 +1876,9 @@ ALTER TABLE ONLY app.manual_mappings
 ALTER TABLE ONLY app.mapping_verdicts
     ADD CONSTRAINT mapping_verdicts_pkey PRIMARY KEY (provider, account_id, native_id, technique_id);
 
+ALTER TABLE ONLY app.tenants
+    ADD CONSTRAINT tenants_pkey PRIMARY KEY (role_name);
+
 ALTER TABLE ONLY intermediate.build_marks
     ADD CONSTRAINT build_marks_pkey PRIMARY KEY (relation);
 
@@ -2140,13 +2179,108 @@ ALTER TABLE ONLY raw.declared_mappings
 ALTER TABLE ONLY raw.knowledge_objects
     ADD CONSTRAINT knowledge_objects_source_file_fkey FOREIGN KEY (source_file) REFERENCES raw.knowledge_documents(source_file) ON DELETE CASCADE;
 
+CREATE POLICY own_tenancy ON app.tenants FOR SELECT TO bi_tenant USING ((role_name IN ( SELECT pg_roles.rolname
+   FROM pg_roles
+  WHERE pg_has_role(pg_roles.oid, 'usage'::text))));
+
+ALTER TABLE app.tenants ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.accounts ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY all_organizations ON marts.accounts FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.content_technique_mappings FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.coverage_gaps FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.coverage_history FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.coverage_overlaps FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.coverage_scores FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.detection_deprecation_impact FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.detection_health_findings FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.detection_logic FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.detection_mappings FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.detections FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.scan_snapshots FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.snapshot_storage FOR SELECT TO bi_reader USING (true);
+
+ALTER TABLE marts.content_technique_mappings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.coverage_gaps ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.coverage_history ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.coverage_overlaps ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.coverage_scores ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_deprecation_impact ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_health_findings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_logic ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_mappings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detections ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY own_organization_5234b320 ON marts.detection_deprecation_impact FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
+CREATE POLICY own_organization_5234b320 ON marts.detection_logic FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
+CREATE POLICY own_organization_5234b320 ON marts.detection_mappings FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
+CREATE POLICY own_organization_a92c3846 ON marts.accounts FOR SELECT TO bi_tenant USING (((organization_id)::text IN ( SELECT t.organization_id
+   FROM app.tenants t)));
+
+CREATE POLICY own_organization_c5ac301a ON marts.snapshot_storage FOR SELECT TO bi_tenant USING ((snapshot_id IN ( SELECT id.id
+   FROM app.tenant_snapshot_ids() id(id))));
+
+CREATE POLICY own_organization_c8ac9ccb ON marts.content_technique_mappings FOR SELECT TO bi_tenant USING ((content_hash IN ( SELECT h.h
+   FROM app.tenant_content_hashes() h(h))));
+
+CREATE POLICY own_organization_d5e459ab ON marts.coverage_gaps FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.coverage_history FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.coverage_overlaps FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.coverage_scores FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.detection_health_findings FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.detections FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.scan_snapshots FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+ALTER TABLE marts.scan_snapshots ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.snapshot_storage ENABLE ROW LEVEL SECURITY;
+
 GRANT USAGE ON SCHEMA app TO dcv_ingest;
 GRANT USAGE ON SCHEMA app TO dcv_transform;
+GRANT USAGE ON SCHEMA app TO bi_tenant;
 
 GRANT USAGE ON SCHEMA marts TO bi_reader;
+GRANT USAGE ON SCHEMA marts TO bi_tenant;
 
 GRANT USAGE ON SCHEMA raw TO dcv_ingest;
 GRANT USAGE ON SCHEMA raw TO dcv_transform;
+
+GRANT USAGE ON SCHEMA seeds TO bi_reader;
+GRANT USAGE ON SCHEMA seeds TO bi_tenant;
 
 REVOKE ALL ON FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION raw.prune_detection_changes(consumed_below bigint, keep_days integer) TO dcv_transform;
@@ -2174,77 +2308,114 @@ GRANT SELECT ON TABLE app.manual_mappings TO dcv_transform;
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app.mapping_verdicts TO dcv_ingest;
 GRANT SELECT ON TABLE app.mapping_verdicts TO dcv_transform;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE app.tenants TO dcv_ingest;
+GRANT SELECT ON TABLE app.tenants TO dcv_transform;
+GRANT SELECT ON TABLE app.tenants TO bi_tenant;
+
 GRANT SELECT ON TABLE marts.account_inventory_daily TO bi_reader;
 
 GRANT SELECT ON TABLE marts.accounts TO bi_reader;
+GRANT SELECT ON TABLE marts.accounts TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.api_deprecations TO bi_reader;
+GRANT SELECT ON TABLE marts.api_deprecations TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_reader;
+GRANT SELECT ON TABLE marts.cloud_providers TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_reader;
 
 GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_reader;
 
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_reader;
+GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.coverage_gaps TO bi_reader;
+GRANT SELECT ON TABLE marts.coverage_gaps TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.coverage_history TO bi_reader;
+GRANT SELECT ON TABLE marts.coverage_history TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.coverage_org_daily TO bi_reader;
 
 GRANT SELECT ON TABLE marts.coverage_overlaps TO bi_reader;
+GRANT SELECT ON TABLE marts.coverage_overlaps TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.coverage_scores TO bi_reader;
+GRANT SELECT ON TABLE marts.coverage_scores TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_deprecation_impact TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_deprecation_impact TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_health_findings TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_health_findings TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_health TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_health TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_logic TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_logic TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_mappings TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_services TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_services TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_types TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_types TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detections TO bi_reader;
+GRANT SELECT ON TABLE marts.detections TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_tactics TO bi_reader;
+GRANT SELECT ON TABLE marts.mitre_tactics TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_technique_remap TO bi_reader;
+GRANT SELECT ON TABLE marts.mitre_technique_remap TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_techniques TO bi_reader;
+GRANT SELECT ON TABLE marts.mitre_techniques TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_reader;
+GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_reader;
+GRANT SELECT ON TABLE marts.mitre_versions TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.review_state_remapped TO bi_reader;
 
 GRANT SELECT ON TABLE marts.review_state_unmapped TO bi_reader;
 
 GRANT SELECT ON TABLE marts.scan_snapshots TO bi_reader;
+GRANT SELECT ON TABLE marts.scan_snapshots TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.snapshot_storage TO bi_reader;
+GRANT SELECT ON TABLE marts.snapshot_storage TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.technique_cloud_evidence TO bi_reader;
+GRANT SELECT ON TABLE marts.technique_cloud_evidence TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.technique_prevalence TO bi_reader;
+GRANT SELECT ON TABLE marts.technique_prevalence TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.technique_tactics TO bi_reader;
+GRANT SELECT ON TABLE marts.technique_tactics TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.threat_indicators TO bi_reader;
+GRANT SELECT ON TABLE marts.threat_indicators TO bi_tenant;
+
+GRANT SELECT ON TABLE seeds.provider_platforms_seed TO bi_reader;
+GRANT SELECT ON TABLE seeds.provider_platforms_seed TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.v_account_coverage TO bi_reader;
+GRANT SELECT ON TABLE marts.v_account_coverage TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.v_coverage_gaps_current TO bi_reader;
+GRANT SELECT ON TABLE marts.v_coverage_gaps_current TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.v_detection_health_summary TO bi_reader;
+GRANT SELECT ON TABLE marts.v_detection_health_summary TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.v_organization_coverage TO bi_reader;
 
@@ -2348,10 +2519,10 @@ CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (sign
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
 CREATE INDEX detections_detection_type_id_idx ON marts.detections USING btree (detection_type_id);
-CREATE INDEX detections_expr_idx ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX detections_last_modified_idx ON marts.detections USING btree (last_modified);
 CREATE INDEX detections_name_idx ON marts.detections USING btree (name);
 CREATE INDEX detections_service_id_idx ON marts.detections USING btree (service_id);
+CREATE INDEX detections_to_tsvector_idx ON marts.detections USING gin (to_tsvector('english'::regconfig, (COALESCE(name, ''::character varying))::text));
 CREATE INDEX int_detection_logic_joined_detection_id_idx ON intermediate.int_detection_logic_joined USING btree (detection_id);
 CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.int_detection_mappings_resolved USING btree (detection_id);
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);

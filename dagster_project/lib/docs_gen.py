@@ -196,6 +196,19 @@ def _access_line(node: dict) -> str:
     return f"{kind} — {ACCESS.get(kind, kind)}"
 
 
+# what a tenant role reads of a mart, by its meta.tenant_scope (dbt_project.yml; docs/operations.md "Tenants")
+TENANT_ACCESS = {
+    "shared": "every row (reference data)",
+    "organization": "its organization's rows (row-level security)",
+    "account": "its organization's accounts' rows (row-level security on account_id)",
+    "detection": "its organization's detections' rows (row-level security on detection_id)",
+    "snapshot": "its organization's scans' rows (row-level security on snapshot_id)",
+    "content": "the mappings of configurations its organization's detections have (row-level security)",
+    "view": "what the view's tables show it (security_invoker)",
+    "none": "nothing (not granted): bi_reader only",
+}
+
+
 def _column_rows(node: dict, ddl: DdlTable | None) -> list[str]:
     rows = []
     documented = node.get("columns", {})
@@ -218,6 +231,9 @@ def _model_section(node: dict, resolver: _Resolver, ddl: dict[str, DdlTable]) ->
     lines = [f"### {relation}", "", _md(node.get("description")) or "_No description._", ""]
     lines.append(f"- **Materialization / access pattern:** {_access_line(node)}")
     lines.append(f"- **Expected volume:** {VOLUMES.get(node['name'], 'not estimated')}")
+    scope = (config.get("meta") or {}).get("tenant_scope")
+    if scope and config.get("materialized") != "ephemeral":
+        lines.append(f"- **Tenant roles read:** {TENANT_ACCESS.get(scope, scope)}")
     keys = [c for c in node.get("constraints", [])]
     for c in keys:
         cols = ", ".join(c.get("columns") or [])

@@ -8,22 +8,25 @@
     intermediate.build_marks
 {%- endmacro %}
 
-{# on-run-start: the ledger exists (the Dagster build runs two dbt invocations at once: whichever creates it
-   first wins, the other carries on) #}
+{# on-run-start: the ledger exists. Created once, then left alone: the ALTER and COMMENT would lock it against the
+   other dbt invocation of a Dagster build, which runs at the same time (whichever creates it first wins, the
+   other carries on). #}
 {% macro ensure_build_marks() %}
     do $build_marks$
     begin
-        create table if not exists {{ build_marks_table() }} (
-            relation regclass primary key,
-            marks jsonb not null,
-            saved_at timestamptz not null default now()
-        );
-        {%- if target.get('role') %}
-        -- the start hook's connection may not have taken dbt's role yet: the models' role owns the ledger
-        alter table {{ build_marks_table() }} owner to {{ target.role }};
-        {%- endif %}
-        comment on table {{ build_marks_table() }} is
-            'How far each per-detection model''s last build read (macros/detection_scope.sql); dbt bookkeeping.';
+        if to_regclass('{{ build_marks_table() }}') is null then
+            create table {{ build_marks_table() }} (
+                relation regclass primary key,
+                marks jsonb not null,
+                saved_at timestamptz not null default now()
+            );
+            {%- if target.get('role') %}
+            -- the start hook's connection may not have taken dbt's role yet: the models' role owns the ledger
+            alter table {{ build_marks_table() }} owner to {{ target.role }};
+            {%- endif %}
+            comment on table {{ build_marks_table() }} is
+                'How far each per-detection model''s last build read (macros/detection_scope.sql); dbt bookkeeping.';
+        end if;
     exception when unique_violation or duplicate_table or duplicate_object then
         null;
     end

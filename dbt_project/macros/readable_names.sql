@@ -62,7 +62,9 @@ begin
     -- other indexes: those named by dbt (an md5), after the build name, or numbered after a clash
     for r in
         select i.indexrelid, c.relname,
-            string_agg(coalesce(a.attname, 'expr'), '_' order by k.ord) as cols
+            -- an expression is named by its function, as PostgreSQL names a column of a query (`to_tsvector`)
+            string_agg(coalesce(a.attname, substring(pg_get_indexdef(i.indexrelid, k.ord::int, true) from '^(\w+)\('),
+                                'expr'), '_' order by k.ord) as cols
         from pg_index as i
         inner join pg_class as c on c.oid = i.indexrelid
         cross join unnest(i.indkey::int2[]) with ordinality as k (attnum, ord)

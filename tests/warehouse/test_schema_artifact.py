@@ -18,8 +18,11 @@ def test_dump_is_runnable_ddl_with_the_spec_tables():
     for table in ("marts.detections", "marts.detection_mappings", "marts.coverage_gaps", "marts.coverage_history",
                   "marts.scan_snapshots", "raw.detection_contents", "app.gap_triage"):
         assert f"CREATE TABLE {table} (" in ddl
-    assert "CREATE VIEW marts.v_coverage_gaps_current AS" in ddl
+    # the views read their tables as the reader, so tenant roles' row-level security applies through them
+    assert "CREATE VIEW marts.v_coverage_gaps_current WITH (security_invoker='true') AS" in ddl
     assert "GRANT SELECT ON TABLE marts.coverage_gaps TO bi_reader;" in ddl
+    assert "GRANT SELECT ON TABLE marts.coverage_gaps TO bi_tenant;" in ddl
+    assert "ALTER TABLE marts.detections ENABLE ROW LEVEL SECURITY;" in ddl
 
 
 def test_constraint_and_index_names_are_readable_and_survive_a_rebuild(warehouse_url):

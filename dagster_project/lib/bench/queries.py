@@ -237,11 +237,18 @@ def parameters_text(params: dict) -> str:
     return "parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
+PASTE_NOTE = ("Each query starts with the `\\set` lines of the values it was measured with: paste the block into psql "
+              "(`make db-shell`) as it is, or give your own values. In a BI tool, write the value where `:'name'` "
+              "stands (`:'day'` -> `'2026-12-13'`).")
+
+
 def render_markdown(results: list[Result], context: str, params: dict[str, Any] | None = None) -> str:
     r"""The body of docs/query-patterns.md: a summary table, then each pattern with its SQL and plan. With
     `params`, each SQL block starts with the `\set` lines of the values measured: paste it into psql as it is."""
-    lines = ["# Query patterns", "", context.strip(), "",
-             "| # | Pattern | p50 ms | p95 ms | Rows | Indexes used |",
+    lines = ["# Query patterns", "", context.strip(), ""]
+    if params:
+        lines += [PASTE_NOTE, ""]
+    lines += ["| # | Pattern | p50 ms | p95 ms | Rows | Indexes used |",
              "|---:|---|---:|---:|---:|---|"]
     for n, r in enumerate(results, 1):
         used = ", ".join(f"`{i}`" for i in r.indexes) or "-"

@@ -29,6 +29,7 @@ begin
     if not exists (select from pg_roles where rolname = 'dcv_ingest') then create role dcv_ingest nologin; end if;
     if not exists (select from pg_roles where rolname = 'dcv_transform') then create role dcv_transform nologin; end if;
     if not exists (select from pg_roles where rolname = 'bi_reader') then create role bi_reader nologin; end if;
+    if not exists (select from pg_roles where rolname = 'bi_tenant') then create role bi_tenant nologin; end if;
 end
 $$;
 """
