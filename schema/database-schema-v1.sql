@@ -2324,8 +2324,10 @@ GRANT SELECT ON TABLE marts.cloud_providers TO bi_reader;
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_tenant;
