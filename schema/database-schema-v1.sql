@@ -307,6 +307,20 @@ CREATE TABLE intermediate.int_mapping_inputs_fingerprinted (
     mapping_knowledge text
 );
 
+CREATE TABLE intermediate.int_stratus_event_techniques (
+    provider text,
+    event_source text,
+    event_name text,
+    read_only boolean,
+    record_count integer,
+    stratus_id text,
+    tactics text[],
+    technique_id text,
+    is_setup boolean,
+    file_path text,
+    detonation_log text
+);
+
 CREATE TABLE intermediate.int_tactics_compared (
     from_version text,
     to_version text,
@@ -437,6 +451,40 @@ CREATE TABLE marts.cloud_providers (
     id integer NOT NULL,
     name character varying(50) NOT NULL,
     created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE marts.cloudtrail_event_catalog (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id integer NOT NULL,
+    event_source character varying(128) NOT NULL,
+    event_name character varying(128) NOT NULL,
+    service character varying(64),
+    read_only boolean,
+    read_only_basis character varying(20),
+    known_from text[],
+    technique_ids text[],
+    candidate_technique_ids text[],
+    best_confidence numeric(3,2),
+    status character varying(20) NOT NULL,
+    no_technique_reason text,
+    reason_ref character varying(20)
+);
+
+CREATE TABLE marts.cloudtrail_event_technique_sources (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id integer NOT NULL,
+    event_source character varying(128) NOT NULL,
+    event_name character varying(128) NOT NULL,
+    technique_id bigint NOT NULL,
+    attack_technique_id character varying(20) NOT NULL,
+    sources text[] NOT NULL,
+    source_confidences jsonb,
+    source_count integer,
+    event_source_count integer,
+    parent_source_count integer,
+    confidence numeric(3,2),
+    counts_alone boolean,
+    agreement character varying(20)
 );
 
 CREATE TABLE marts.content_technique_mappings (
@@ -821,7 +869,7 @@ CREATE TABLE marts.threat_indicators (
     attack_technique_id character varying(20),
     CONSTRAINT threat_indicators_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
     CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying, 'method'::character varying, 'operation'::character varying])::text[]))),
-    CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'curated'::character varying])::text[])))
+    CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'stratus_red_team'::character varying, 'curated'::character varying])::text[])))
 );
 
 CREATE TABLE seeds.provider_platforms_seed (
@@ -1125,6 +1173,22 @@ CREATE TABLE seeds.aws_api_event_sources_seed (
 CREATE TABLE seeds.cloud_providers_seed (
     id integer,
     name character varying(50)
+);
+
+CREATE TABLE seeds.cloudtrail_event_interest_seed (
+    rule_ref character varying(20),
+    provider character varying(50),
+    event_source_pattern text,
+    event_name_pattern text,
+    read_only boolean,
+    reason text,
+    rationale text
+);
+
+CREATE TABLE seeds.cloudtrail_read_only_verbs_seed (
+    name_prefix character varying(64),
+    read_only boolean,
+    rationale text
 );
 
 CREATE TABLE seeds.ctid_capability_families_seed (
@@ -1485,6 +1549,60 @@ CREATE VIEW staging.stg_attack__relationships AS
     is_deprecated
    FROM renamed;
 
+CREATE VIEW staging.stg_attack__stratus_techniques AS
+ WITH documents AS (
+         SELECT knowledge_documents.source_file,
+            knowledge_documents.knowledge_source,
+            knowledge_documents.source,
+            knowledge_documents.sha256,
+            knowledge_documents.metadata,
+            knowledge_documents.loaded_at
+           FROM raw.knowledge_documents
+          WHERE (knowledge_documents.knowledge_source = 'stratus_red_team'::text)
+        ), source AS (
+         SELECT knowledge_objects.source_file,
+            knowledge_objects.ordinal,
+            knowledge_objects.payload
+           FROM raw.knowledge_objects
+        ), renamed AS (
+         SELECT source.source_file,
+            source.ordinal,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'path'::text) AS file_path,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'sha256'::text) AS file_sha256,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'detonation_log'::text) AS detonation_log,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'detonation_sha256'::text) AS detonation_sha256,
+            (documents.metadata ->> 'licence'::text) AS licence,
+            (documents.metadata ->> 'upstream'::text) AS upstream,
+            COALESCE((documents.metadata ->> 'provider'::text), 'aws'::text) AS provider,
+            (source.payload ->> 'id'::text) AS stratus_id,
+            (source.payload ->> 'title'::text) AS title,
+            ARRAY( SELECT jsonb_array_elements_text(COALESCE((source.payload -> 'tactics'::text), '[]'::jsonb)) AS jsonb_array_elements_text) AS tactics,
+            ARRAY( SELECT jsonb_array_elements_text(COALESCE((source.payload -> 'catalog_ids'::text), '[]'::jsonb)) AS jsonb_array_elements_text) AS catalog_ids,
+            ARRAY( SELECT DISTINCT "substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text) AS "substring"
+                   FROM jsonb_array_elements_text(COALESCE((source.payload -> 'catalog_ids'::text), '[]'::jsonb)) c(catalog_id)
+                  WHERE ("substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text) IS NOT NULL)
+                  ORDER BY ("substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text))) AS technique_ids,
+            COALESCE((source.payload -> 'events'::text), '[]'::jsonb) AS events
+           FROM (source
+             JOIN documents ON ((source.source_file = documents.source_file)))
+        )
+ SELECT source_file,
+    ordinal,
+    file_path,
+    file_sha256,
+    detonation_log,
+    detonation_sha256,
+    licence,
+    upstream,
+    provider,
+    stratus_id,
+    title,
+    tactics,
+    catalog_ids,
+    technique_ids,
+    events
+   FROM renamed;
+
 CREATE VIEW staging.stg_attack__tactics AS
  WITH source AS (
          SELECT stg_attack__objects.attack_version,
@@ -1806,6 +1924,15 @@ ALTER TABLE ONLY marts.cloud_providers
 
 ALTER TABLE ONLY marts.cloud_providers
     ADD CONSTRAINT cloud_providers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY marts.cloudtrail_event_catalog
+    ADD CONSTRAINT cloudtrail_event_catalog_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY marts.cloudtrail_event_catalog
+    ADD CONSTRAINT cloudtrail_event_catalog_provider_id_event_source_event_nam_key UNIQUE (provider_id, event_source, event_name);
+
+ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
+    ADD CONSTRAINT cloudtrail_event_technique_sources_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.content_technique_mappings
     ADD CONSTRAINT content_technique_mappings_pkey PRIMARY KEY (content_hash, technique_id);
@@ -2220,6 +2347,12 @@ GRANT SELECT ON TABLE marts.api_deprecations TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_reader;
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_tenant;
