@@ -73,7 +73,7 @@ restore: install ## FROM=<backup folder> into the warehouse in use (an empty DCV
 schema: install $(MANIFEST) ## regenerate schema/database-schema-v1.sql from a freshly built warehouse
 	$(DCV) schema
 
-eval: install $(MANIFEST) ## mapping accuracy on the Sigma and Elastic AWS corpora (tags hidden)
+eval: install $(MANIFEST) ## mapping accuracy: Sigma and Elastic corpora (tags hidden), and per CloudTrail event against several references
 	$(DCV) eval
 
 bench: install $(MANIFEST) ## scale benchmark (BENCH_ACCOUNTS x BENCH_DETECTIONS over BENCH_DAYS, default 1000 x 1000 x 2)

@@ -45,6 +45,8 @@ def _db(action: str) -> int:
     started = time.perf_counter()
     target, env = runtime.prepare(cfg)
     elapsed = time.perf_counter() - started
+    if target.recovered:
+        print(f"dcv: {target.recovered}", file=sys.stderr)
     if action == "start":
         print(f"{target.describe()} ready in {elapsed:.2f}s (migrations applied)")
     elif action == "url":

@@ -50,7 +50,7 @@ def main(accounts: int = 5, detections: int = 60, last_day: date | None = None) 
     sample_org.prepare_dated_export(cfg.export_dir)
     for day in days:
         counts = sample_org.write_export(cfg.export_dir / day.isoformat(), accounts=accounts,
-                                         detections_per_account=detections, seed=7, day=day)
+                                         detections_per_account=detections, seed=7, day=day, clouds=True)
         print(f"{day}: sample organization {counts['accounts']} accounts, {counts['detections']} detections "
               f"-> {cfg.export_dir / day.isoformat()}; materializing every asset ...", flush=True)
         step = time.perf_counter()

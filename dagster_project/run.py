@@ -23,7 +23,7 @@ import psycopg
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.detections.snapshots import SnapshotReader
 from dagster_project.lib.sources.days import export_configured, plan_days, snapshot_location, utc_today
-from dagster_project.lib.warehouse import runtime
+from dagster_project.lib.warehouse import embedded, runtime
 
 IN_PROCESS = "execution:\n  config:\n    in_process: {}\n"  # one process: faster on a 2-core laptop
 MAX_DAYS = 366
@@ -196,11 +196,20 @@ def main(day: date | None = None, first: date | None = None, last: date | None =
     target, child = runtime.prepare(cfg)
     env = run_env(cfg, child)
     print(f"warehouse: {target.describe()}")
+    if target.recovered:
+        print(f"note: {target.recovered}")
     print(f"sources: DCV_EXPORT_DIR={cfg.export_dir}" + (" + live AWS" if cfg.aws_scan else ""))
     for n, one in enumerate(days, 1):
         print(f"{one}: materializing every asset (day {n} of {len(days)}) ...", flush=True)
         step = time.perf_counter()
-        materialize_all(env, one.isoformat(), cfg.home / "logs" / f"run-{one}.log")
+        try:
+            materialize_all(env, one.isoformat(), cfg.home / "logs" / f"run-{one}.log")
+        except RunFailed as exc:
+            if cfg.embedded and embedded.status(cfg.pgdata) is None:
+                raise RunFailed(f"{exc}; the embedded PostgreSQL stopped during the run: run the same command "
+                                "again, which restarts it (crash recovery keeps every committed transaction) "
+                                "and loads the day again") from None
+            raise
         print(f"{one}: done in {time.perf_counter() - step:.0f}s", flush=True)
     print(summary.render(target.url, layers_dir=str(cfg.home / "layers"), day=days[-1]))
     print(f"run finished in {time.perf_counter() - started:.0f}s; explore with `make ui` or `make db-shell`")

@@ -307,11 +307,18 @@ CREATE TABLE intermediate.int_mapping_inputs_fingerprinted (
     mapping_knowledge text
 );
 
-CREATE TABLE intermediate.int_replay_alerting_patterns (
-    account_id uuid,
-    pattern_id uuid,
-    detections bigint,
-    detection_names character varying[]
+CREATE TABLE intermediate.int_stratus_event_techniques (
+    provider text,
+    event_source text,
+    event_name text,
+    read_only boolean,
+    record_count integer,
+    stratus_id text,
+    tactics text[],
+    technique_id text,
+    is_setup boolean,
+    file_path text,
+    detonation_log text
 );
 
 CREATE TABLE intermediate.int_tactics_compared (
@@ -444,6 +451,40 @@ CREATE TABLE marts.cloud_providers (
     id integer NOT NULL,
     name character varying(50) NOT NULL,
     created_at timestamp without time zone DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE marts.cloudtrail_event_catalog (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id integer NOT NULL,
+    event_source character varying(128) NOT NULL,
+    event_name character varying(128) NOT NULL,
+    service character varying(64),
+    read_only boolean,
+    read_only_basis character varying(20),
+    known_from text[],
+    technique_ids text[],
+    candidate_technique_ids text[],
+    best_confidence numeric(3,2),
+    status character varying(20) NOT NULL,
+    no_technique_reason text,
+    reason_ref character varying(20)
+);
+
+CREATE TABLE marts.cloudtrail_event_technique_sources (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    provider_id integer NOT NULL,
+    event_source character varying(128) NOT NULL,
+    event_name character varying(128) NOT NULL,
+    technique_id bigint NOT NULL,
+    attack_technique_id character varying(20) NOT NULL,
+    sources text[] NOT NULL,
+    source_confidences jsonb,
+    source_count integer,
+    event_source_count integer,
+    parent_source_count integer,
+    confidence numeric(3,2),
+    counts_alone boolean,
+    agreement character varying(20)
 );
 
 CREATE TABLE marts.content_technique_mappings (
@@ -585,22 +626,6 @@ CREATE TABLE marts.detection_logic (
     CONSTRAINT detection_logic_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying, 'info'::character varying])::text[])))
 );
 
-CREATE TABLE marts.detection_mapping_validations (
-    mapping_id uuid,
-    detection_id uuid,
-    technique_id bigint,
-    attack_technique_id character varying(20),
-    mapping_status character varying(20),
-    validation_status character varying(20),
-    validation_method character varying(50),
-    validated_by character varying(255),
-    validated_at timestamp without time zone,
-    technique_scenarios bigint,
-    scenarios_fired integer,
-    firing_scenarios text[],
-    replay_note text
-);
-
 CREATE TABLE marts.detection_mappings (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
@@ -617,14 +642,6 @@ CREATE TABLE marts.detection_mappings (
     CONSTRAINT detection_mappings_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric))),
     CONSTRAINT detection_mappings_mapping_method_check CHECK (((mapping_method)::text = ANY ((ARRAY['manual'::character varying, 'pattern_match'::character varying, 'vendor_mapping'::character varying, 'declared'::character varying, 'nlp'::character varying, 'ml_inference'::character varying])::text[]))),
     CONSTRAINT detection_mappings_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
-);
-
-CREATE TABLE marts.detection_replay_results (
-    detection_id uuid,
-    account_id uuid,
-    scenario_key character varying(300),
-    matched_records integer[],
-    matched_event_names text[]
 );
 
 CREATE TABLE marts.detection_services (
@@ -748,67 +765,6 @@ CREATE TABLE marts.mitre_versions (
     activated_at timestamp with time zone
 );
 
-CREATE TABLE marts.replay_incident_steps (
-    account_id uuid,
-    incident_link character varying(500),
-    incident_name character varying(500),
-    scenario_key character varying(300),
-    step_name character varying(300),
-    technique_ids text[],
-    caught boolean,
-    catching_detections integer,
-    caught_by character varying[]
-);
-
-CREATE TABLE marts.replay_scenario_records (
-    scenario_key character varying(300),
-    ordinal integer,
-    event_source character varying(200),
-    event_name character varying(200),
-    event_time character varying(40),
-    error_code character varying(200),
-    user_identity_arn character varying(500),
-    source_file text,
-    record jsonb
-);
-
-CREATE TABLE marts.replay_scenario_techniques (
-    scenario_key character varying(300),
-    technique_id bigint,
-    attack_technique_id character varying(20)
-);
-
-CREATE TABLE marts.replay_scenarios (
-    scenario_key character varying(300),
-    scenario_source character varying(100),
-    scenario_name character varying(300),
-    description text,
-    technique_ids text[],
-    event_names text[],
-    record_count integer,
-    incident_count integer,
-    incidents jsonb,
-    licence text,
-    upstream text,
-    source_files text[],
-    provenance jsonb,
-    loaded_at timestamp with time zone
-);
-
-CREATE TABLE marts.replay_technique_coverage (
-    account_id uuid,
-    technique_id bigint,
-    attack_technique_id character varying(20),
-    claimed_covered boolean,
-    scenario_count integer,
-    replay_confirmed boolean,
-    firing_detections integer,
-    scenarios_fired integer,
-    firing_detection_names character varying[],
-    replay_status character varying(30),
-    scan_day timestamp without time zone
-);
-
 CREATE TABLE marts.review_state_remapped (
     id uuid DEFAULT gen_random_uuid(),
     item_source character varying(40),
@@ -912,8 +868,8 @@ CREATE TABLE marts.threat_indicators (
     recorded_technique_id character varying(20),
     attack_technique_id character varying(20),
     CONSTRAINT threat_indicators_confidence_check CHECK (((confidence >= (0)::numeric) AND (confidence <= (1)::numeric))),
-    CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying])::text[]))),
-    CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'curated'::character varying])::text[])))
+    CONSTRAINT threat_indicators_indicator_type_check CHECK (((indicator_type)::text = ANY ((ARRAY['api_call'::character varying, 'log_pattern'::character varying, 'metric'::character varying, 'finding_type'::character varying, 'config_rule'::character varying, 'control'::character varying, 'condition'::character varying, 'method'::character varying, 'operation'::character varying])::text[]))),
+    CONSTRAINT threat_indicators_source_check CHECK (((source)::text = ANY ((ARRAY['attack_analytic'::character varying, 'ctid_mappings_explorer'::character varying, 'traildiscover'::character varying, 'stratus_red_team'::character varying, 'curated'::character varying])::text[])))
 );
 
 CREATE TABLE seeds.provider_platforms_seed (
@@ -968,12 +924,6 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
             count(*) AS total_techniques
            FROM __dbt__cte__int_techniques_scoped
           GROUP BY __dbt__cte__int_techniques_scoped.provider_id
-        ), replay AS NOT MATERIALIZED (
-         SELECT replay_technique_coverage.account_id,
-            count(*) FILTER (WHERE replay_technique_coverage.replay_confirmed) AS replay_confirmed_techniques,
-            count(*) FILTER (WHERE ((replay_technique_coverage.replay_status)::text = 'not_confirmed'::text)) AS claimed_not_confirmed_techniques
-           FROM marts.replay_technique_coverage
-          GROUP BY replay_technique_coverage.account_id
         ), enabled AS (
          SELECT detections.account_id,
             count(*) AS total_detections
@@ -987,15 +937,12 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
     COALESCE(covered.covered_techniques, (0)::bigint) AS covered_techniques,
     scope.total_techniques,
     round(((100.0 * (COALESCE(covered.covered_techniques, (0)::bigint))::numeric) / (NULLIF(scope.total_techniques, 0))::numeric), 2) AS coverage_percentage,
-    latest.calculated_at,
-    COALESCE(replay.replay_confirmed_techniques, (0)::bigint) AS replay_confirmed_techniques,
-    COALESCE(replay.claimed_not_confirmed_techniques, (0)::bigint) AS claimed_not_confirmed_techniques
-   FROM (((((marts.accounts a
+    latest.calculated_at
+   FROM ((((marts.accounts a
      LEFT JOIN latest ON ((a.id = latest.account_id)))
      LEFT JOIN covered ON ((a.id = covered.account_id)))
      LEFT JOIN scope ON ((a.provider_id = scope.provider_id)))
-     LEFT JOIN enabled ON ((a.id = enabled.account_id)))
-     LEFT JOIN replay ON ((a.id = replay.account_id)));
+     LEFT JOIN enabled ON ((a.id = enabled.account_id)));
 
 CREATE VIEW marts.v_coverage_gaps_current WITH (security_invoker='true') AS
  SELECT g.account_id,
@@ -1184,62 +1131,6 @@ CREATE SEQUENCE raw.quarantine_id_seq
 
 ALTER SEQUENCE raw.quarantine_id_seq OWNED BY raw.quarantine.id;
 
-CREATE TABLE raw.replay_contents (
-    content_hash text NOT NULL,
-    pattern_id uuid,
-    note text,
-    replay_version text NOT NULL,
-    replayed_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
-CREATE TABLE raw.replay_pattern_matches (
-    pattern_id uuid NOT NULL,
-    scenario_key text NOT NULL,
-    record_ordinals integer[] NOT NULL
-);
-
-CREATE TABLE raw.replay_patterns (
-    pattern_id uuid NOT NULL,
-    matcher text NOT NULL,
-    pattern text NOT NULL,
-    error text,
-    matcher_version text NOT NULL,
-    replayed_through bigint DEFAULT 0 NOT NULL,
-    replayed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT replay_patterns_matcher_check CHECK ((matcher = ANY (ARRAY['event_pattern'::text, 'filter_pattern'::text])))
-);
-
-CREATE SEQUENCE raw.replay_scenario_load_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1;
-
-CREATE TABLE raw.replay_scenario_records (
-    scenario_key text NOT NULL,
-    ordinal integer NOT NULL,
-    source_file text NOT NULL,
-    event_source text NOT NULL,
-    event_name text NOT NULL,
-    record jsonb NOT NULL
-);
-
-CREATE TABLE raw.replay_scenarios (
-    scenario_key text NOT NULL,
-    scenario_source text NOT NULL,
-    name text NOT NULL,
-    description text,
-    technique_ids text[] NOT NULL,
-    incidents jsonb DEFAULT '[]'::jsonb NOT NULL,
-    source_files text[] NOT NULL,
-    provenance jsonb NOT NULL,
-    sha256 text NOT NULL,
-    record_count integer NOT NULL,
-    load_seq bigint DEFAULT nextval('raw.replay_scenario_load_seq'::regclass) NOT NULL,
-    loaded_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
 CREATE TABLE raw.scans (
     scan_id uuid NOT NULL,
     partition_date date NOT NULL,
@@ -1282,6 +1173,43 @@ CREATE TABLE seeds.aws_api_event_sources_seed (
 CREATE TABLE seeds.cloud_providers_seed (
     id integer,
     name character varying(50)
+);
+
+CREATE TABLE seeds.cloudtrail_event_interest_seed (
+    rule_ref character varying(20),
+    provider character varying(50),
+    event_source_pattern text,
+    event_name_pattern text,
+    read_only boolean,
+    reason text,
+    rationale text
+);
+
+CREATE TABLE seeds.cloudtrail_read_only_verbs_seed (
+    name_prefix character varying(64),
+    read_only boolean,
+    rationale text
+);
+
+CREATE TABLE seeds.ctid_capability_families_seed (
+    provider character varying(50),
+    capability_id character varying(100),
+    technique_id character varying(20),
+    finding_family character varying(100),
+    rationale text
+);
+
+CREATE TABLE seeds.curated_gcp_azure_indicators_seed (
+    indicator_ref character varying(20),
+    provider character varying(50),
+    indicator_type character varying(50),
+    indicator_value text,
+    technique_id character varying(20),
+    attack_version character varying(20),
+    confidence numeric(3,2),
+    context_requirements jsonb,
+    rationale text,
+    reference character varying(500)
 );
 
 CREATE TABLE seeds.curated_threat_indicators_seed (
@@ -1621,6 +1549,60 @@ CREATE VIEW staging.stg_attack__relationships AS
     is_deprecated
    FROM renamed;
 
+CREATE VIEW staging.stg_attack__stratus_techniques AS
+ WITH documents AS (
+         SELECT knowledge_documents.source_file,
+            knowledge_documents.knowledge_source,
+            knowledge_documents.source,
+            knowledge_documents.sha256,
+            knowledge_documents.metadata,
+            knowledge_documents.loaded_at
+           FROM raw.knowledge_documents
+          WHERE (knowledge_documents.knowledge_source = 'stratus_red_team'::text)
+        ), source AS (
+         SELECT knowledge_objects.source_file,
+            knowledge_objects.ordinal,
+            knowledge_objects.payload
+           FROM raw.knowledge_objects
+        ), renamed AS (
+         SELECT source.source_file,
+            source.ordinal,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'path'::text) AS file_path,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'sha256'::text) AS file_sha256,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'detonation_log'::text) AS detonation_log,
+            (((documents.metadata -> 'files'::text) -> source.ordinal) ->> 'detonation_sha256'::text) AS detonation_sha256,
+            (documents.metadata ->> 'licence'::text) AS licence,
+            (documents.metadata ->> 'upstream'::text) AS upstream,
+            COALESCE((documents.metadata ->> 'provider'::text), 'aws'::text) AS provider,
+            (source.payload ->> 'id'::text) AS stratus_id,
+            (source.payload ->> 'title'::text) AS title,
+            ARRAY( SELECT jsonb_array_elements_text(COALESCE((source.payload -> 'tactics'::text), '[]'::jsonb)) AS jsonb_array_elements_text) AS tactics,
+            ARRAY( SELECT jsonb_array_elements_text(COALESCE((source.payload -> 'catalog_ids'::text), '[]'::jsonb)) AS jsonb_array_elements_text) AS catalog_ids,
+            ARRAY( SELECT DISTINCT "substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text) AS "substring"
+                   FROM jsonb_array_elements_text(COALESCE((source.payload -> 'catalog_ids'::text), '[]'::jsonb)) c(catalog_id)
+                  WHERE ("substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text) IS NOT NULL)
+                  ORDER BY ("substring"(c.catalog_id, '^(T[0-9]{4}(?:\.[0-9]{3})?)(?:\.A[0-9]{3})?$'::text))) AS technique_ids,
+            COALESCE((source.payload -> 'events'::text), '[]'::jsonb) AS events
+           FROM (source
+             JOIN documents ON ((source.source_file = documents.source_file)))
+        )
+ SELECT source_file,
+    ordinal,
+    file_path,
+    file_sha256,
+    detonation_log,
+    detonation_sha256,
+    licence,
+    upstream,
+    provider,
+    stratus_id,
+    title,
+    tactics,
+    catalog_ids,
+    technique_ids,
+    events
+   FROM renamed;
+
 CREATE VIEW staging.stg_attack__tactics AS
  WITH source AS (
          SELECT stg_attack__objects.attack_version,
@@ -1806,7 +1788,11 @@ CREATE VIEW staging.stg_detections__logic AS
 
 CREATE VIEW staging.stg_detections__presence AS
  SELECT source AS collection_source,
-    'aws'::text AS provider,
+        CASE
+            WHEN (account_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'::text) THEN 'azure'::text
+            WHEN (account_id ~ '^[a-z][a-z0-9-]{4,28}[a-z0-9]$'::text) THEN 'gcp'::text
+            ELSE 'aws'::text
+        END AS provider,
     NULLIF(account_id, ''::text) AS account_identifier,
     NULLIF(region, ''::text) AS region,
     service,
@@ -1890,54 +1876,6 @@ CREATE VIEW staging.stg_raw__org_accounts AS
     collected_at
    FROM renamed;
 
-CREATE VIEW staging.stg_replay__contents AS
- SELECT content_hash,
-    pattern_id,
-    note AS replay_note,
-    replayed_at
-   FROM raw.replay_contents;
-
-CREATE VIEW staging.stg_replay__pattern_matches AS
- SELECT pattern_id,
-    scenario_key,
-    record_ordinals
-   FROM raw.replay_pattern_matches;
-
-CREATE VIEW staging.stg_replay__patterns AS
- SELECT pattern_id,
-    matcher,
-    pattern,
-    error AS pattern_error,
-    matcher_version,
-    replayed_through,
-    replayed_at
-   FROM raw.replay_patterns;
-
-CREATE VIEW staging.stg_replay__scenario_records AS
- SELECT scenario_key,
-    ordinal,
-    source_file,
-    event_source,
-    event_name,
-    record
-   FROM raw.replay_scenario_records;
-
-CREATE VIEW staging.stg_replay__scenarios AS
- SELECT scenario_key,
-    scenario_source,
-    name AS scenario_name,
-    description,
-    technique_ids,
-    incidents,
-    source_files,
-    (provenance ->> 'licence'::text) AS licence,
-    (provenance ->> 'upstream'::text) AS upstream,
-    provenance,
-    record_count,
-    load_seq,
-    loaded_at
-   FROM raw.replay_scenarios;
-
 ALTER TABLE ONLY app.attack_activation_log ALTER COLUMN id SET DEFAULT nextval('app.attack_activation_log_id_seq'::regclass);
 
 ALTER TABLE ONLY raw.quarantine ALTER COLUMN id SET DEFAULT nextval('raw.quarantine_id_seq'::regclass);
@@ -1986,6 +1924,15 @@ ALTER TABLE ONLY marts.cloud_providers
 
 ALTER TABLE ONLY marts.cloud_providers
     ADD CONSTRAINT cloud_providers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY marts.cloudtrail_event_catalog
+    ADD CONSTRAINT cloudtrail_event_catalog_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY marts.cloudtrail_event_catalog
+    ADD CONSTRAINT cloudtrail_event_catalog_provider_id_event_source_event_nam_key UNIQUE (provider_id, event_source, event_name);
+
+ALTER TABLE ONLY marts.cloudtrail_event_technique_sources
+    ADD CONSTRAINT cloudtrail_event_technique_sources_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY marts.content_technique_mappings
     ADD CONSTRAINT content_technique_mappings_pkey PRIMARY KEY (content_hash, technique_id);
@@ -2131,21 +2078,6 @@ ALTER TABLE ONLY raw.org_accounts
 ALTER TABLE ONLY raw.quarantine
     ADD CONSTRAINT quarantine_pkey PRIMARY KEY (id);
 
-ALTER TABLE ONLY raw.replay_contents
-    ADD CONSTRAINT replay_contents_pkey PRIMARY KEY (content_hash);
-
-ALTER TABLE ONLY raw.replay_pattern_matches
-    ADD CONSTRAINT replay_pattern_matches_pkey PRIMARY KEY (pattern_id, scenario_key);
-
-ALTER TABLE ONLY raw.replay_patterns
-    ADD CONSTRAINT replay_patterns_pkey PRIMARY KEY (pattern_id);
-
-ALTER TABLE ONLY raw.replay_scenario_records
-    ADD CONSTRAINT replay_scenario_records_pkey PRIMARY KEY (scenario_key, ordinal);
-
-ALTER TABLE ONLY raw.replay_scenarios
-    ADD CONSTRAINT replay_scenarios_pkey PRIMARY KEY (scenario_key);
-
 ALTER TABLE ONLY raw.scans
     ADD CONSTRAINT scans_partition_date_source_account_id_key UNIQUE (partition_date, source, account_id);
 
@@ -2272,21 +2204,6 @@ ALTER TABLE ONLY raw.declared_mappings
 ALTER TABLE ONLY raw.knowledge_objects
     ADD CONSTRAINT knowledge_objects_source_file_fkey FOREIGN KEY (source_file) REFERENCES raw.knowledge_documents(source_file) ON DELETE CASCADE;
 
-ALTER TABLE ONLY raw.replay_contents
-    ADD CONSTRAINT replay_contents_content_hash_fkey FOREIGN KEY (content_hash) REFERENCES raw.detection_contents(content_hash) ON DELETE CASCADE;
-
-ALTER TABLE ONLY raw.replay_contents
-    ADD CONSTRAINT replay_contents_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id);
-
-ALTER TABLE ONLY raw.replay_pattern_matches
-    ADD CONSTRAINT replay_pattern_matches_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY raw.replay_pattern_matches
-    ADD CONSTRAINT replay_pattern_matches_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
-
-ALTER TABLE ONLY raw.replay_scenario_records
-    ADD CONSTRAINT replay_scenario_records_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
-
 CREATE POLICY own_tenancy ON app.tenants FOR SELECT TO bi_tenant USING ((role_name IN ( SELECT pg_roles.rolname
    FROM pg_roles
   WHERE pg_has_role(pg_roles.oid, 'usage'::text))));
@@ -2313,17 +2230,9 @@ CREATE POLICY all_organizations ON marts.detection_health_findings FOR SELECT TO
 
 CREATE POLICY all_organizations ON marts.detection_logic FOR SELECT TO bi_reader USING (true);
 
-CREATE POLICY all_organizations ON marts.detection_mapping_validations FOR SELECT TO bi_reader USING (true);
-
 CREATE POLICY all_organizations ON marts.detection_mappings FOR SELECT TO bi_reader USING (true);
 
-CREATE POLICY all_organizations ON marts.detection_replay_results FOR SELECT TO bi_reader USING (true);
-
 CREATE POLICY all_organizations ON marts.detections FOR SELECT TO bi_reader USING (true);
-
-CREATE POLICY all_organizations ON marts.replay_incident_steps FOR SELECT TO bi_reader USING (true);
-
-CREATE POLICY all_organizations ON marts.replay_technique_coverage FOR SELECT TO bi_reader USING (true);
 
 CREATE POLICY all_organizations ON marts.scan_snapshots FOR SELECT TO bi_reader USING (true);
 
@@ -2345,11 +2254,7 @@ ALTER TABLE marts.detection_health_findings ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detection_logic ENABLE ROW LEVEL SECURITY;
 
-ALTER TABLE marts.detection_mapping_validations ENABLE ROW LEVEL SECURITY;
-
 ALTER TABLE marts.detection_mappings ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE marts.detection_replay_results ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detections ENABLE ROW LEVEL SECURITY;
 
@@ -2359,13 +2264,7 @@ CREATE POLICY own_organization_5234b320 ON marts.detection_deprecation_impact FO
 CREATE POLICY own_organization_5234b320 ON marts.detection_logic FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
-CREATE POLICY own_organization_5234b320 ON marts.detection_mapping_validations FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
-   FROM app.tenant_detection_ids() id(id))));
-
 CREATE POLICY own_organization_5234b320 ON marts.detection_mappings FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
-   FROM app.tenant_detection_ids() id(id))));
-
-CREATE POLICY own_organization_5234b320 ON marts.detection_replay_results FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
 CREATE POLICY own_organization_a92c3846 ON marts.accounts FOR SELECT TO bi_tenant USING (((organization_id)::text IN ( SELECT t.organization_id
@@ -2389,15 +2288,7 @@ CREATE POLICY own_organization_d5e459ab ON marts.detection_health_findings FOR S
 
 CREATE POLICY own_organization_d5e459ab ON marts.detections FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
 
-CREATE POLICY own_organization_d5e459ab ON marts.replay_incident_steps FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
-
-CREATE POLICY own_organization_d5e459ab ON marts.replay_technique_coverage FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
-
 CREATE POLICY own_organization_d5e459ab ON marts.scan_snapshots FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
-
-ALTER TABLE marts.replay_incident_steps ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE marts.replay_technique_coverage ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.scan_snapshots ENABLE ROW LEVEL SECURITY;
 
@@ -2457,6 +2348,12 @@ GRANT SELECT ON TABLE marts.api_deprecations TO bi_tenant;
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_reader;
 GRANT SELECT ON TABLE marts.cloud_providers TO bi_tenant;
 
+GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_catalog TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_reader;
+GRANT SELECT ON TABLE marts.cloudtrail_event_technique_sources TO bi_tenant;
+
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.content_technique_mappings TO bi_tenant;
 
@@ -2486,14 +2383,8 @@ GRANT SELECT ON TABLE marts.detection_health TO bi_tenant;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_tenant;
 
-GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_reader;
-GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_tenant;
-
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.detection_replay_results TO bi_reader;
-GRANT SELECT ON TABLE marts.detection_replay_results TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_services TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_services TO bi_tenant;
@@ -2518,21 +2409,6 @@ GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.replay_scenarios TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_scenarios TO bi_tenant;
-
-GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_reader;
-GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.review_state_remapped TO bi_reader;
 
@@ -2611,23 +2487,6 @@ GRANT SELECT ON TABLE raw.quarantine TO dcv_transform;
 
 GRANT SELECT,USAGE ON SEQUENCE raw.quarantine_id_seq TO dcv_ingest;
 
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_contents TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_contents TO dcv_transform;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_pattern_matches TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_pattern_matches TO dcv_transform;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_patterns TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_patterns TO dcv_transform;
-
-GRANT SELECT,USAGE ON SEQUENCE raw.replay_scenario_load_seq TO dcv_ingest;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenario_records TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_scenario_records TO dcv_transform;
-
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenarios TO dcv_ingest;
-GRANT SELECT ON TABLE raw.replay_scenarios TO dcv_transform;
-
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.scans TO dcv_ingest;
 GRANT SELECT ON TABLE raw.scans TO dcv_transform;
 
@@ -2677,17 +2536,12 @@ CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_hea
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_logic_parser_version ON raw.detection_logic USING btree (parser_version);
-CREATE INDEX detection_mapping_validations_detection_id_idx ON marts.detection_mapping_validations USING btree (detection_id);
-CREATE INDEX detection_mapping_validations_validation_status_validation__idx ON marts.detection_mapping_validations USING btree (validation_status, validation_method);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
 CREATE INDEX detection_mappings_validation_status_confidence_score_attac_idx ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
 CREATE INDEX detection_presence_content ON raw.detection_presence USING btree (content_hash);
 CREATE INDEX detection_presence_open ON raw.detection_presence USING btree (source, account_id) WHERE (valid_to IS NULL);
-CREATE INDEX detection_replay_results_account_id_idx ON marts.detection_replay_results USING btree (account_id);
-CREATE INDEX detection_replay_results_detection_id_idx ON marts.detection_replay_results USING btree (detection_id);
-CREATE INDEX detection_replay_results_scenario_key_idx ON marts.detection_replay_results USING btree (scenario_key);
 CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (signal_type, value);
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
@@ -2701,21 +2555,10 @@ CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.in
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
 CREATE INDEX int_detection_versions_derived_derived_xid_idx ON intermediate.int_detection_versions_derived USING btree (derived_xid);
 CREATE INDEX int_detections_assembled_detection_key_idx ON intermediate.int_detections_assembled USING btree (detection_key);
-CREATE INDEX int_replay_alerting_patterns_account_id_idx ON intermediate.int_replay_alerting_patterns USING btree (account_id);
-CREATE INDEX int_replay_alerting_patterns_pattern_id_idx ON intermediate.int_replay_alerting_patterns USING btree (pattern_id);
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
 CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin (platforms);
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
 CREATE INDEX quarantine_source_partition ON raw.quarantine USING btree (source, partition_date);
-CREATE INDEX replay_contents_pattern ON raw.replay_contents USING btree (pattern_id);
-CREATE INDEX replay_incident_steps_account_id_incident_link_idx ON marts.replay_incident_steps USING btree (account_id, incident_link);
-CREATE INDEX replay_incident_steps_incident_link_idx ON marts.replay_incident_steps USING btree (incident_link);
-CREATE INDEX replay_pattern_matches_scenario ON raw.replay_pattern_matches USING btree (scenario_key);
-CREATE INDEX replay_scenario_techniques_scenario_key_idx ON marts.replay_scenario_techniques USING btree (scenario_key);
-CREATE INDEX replay_scenario_techniques_technique_id_idx ON marts.replay_scenario_techniques USING btree (technique_id);
-CREATE INDEX replay_scenarios_load_seq ON raw.replay_scenarios USING btree (load_seq);
-CREATE INDEX replay_technique_coverage_account_id_replay_status_idx ON marts.replay_technique_coverage USING btree (account_id, replay_status);
-CREATE INDEX replay_technique_coverage_technique_id_idx ON marts.replay_technique_coverage USING btree (technique_id);
 CREATE INDEX scan_snapshots_account_id_idx ON marts.scan_snapshots USING btree (account_id);
 CREATE INDEX scan_snapshots_scan_completed_at_idx ON marts.scan_snapshots USING btree (scan_completed_at);
 CREATE INDEX scan_snapshots_scan_day_idx ON marts.scan_snapshots USING btree (scan_day);
@@ -2727,5 +2570,4 @@ CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING 
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
 CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_idx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
-CREATE UNIQUE INDEX replay_scenario_records_scenario_key_ordinal_idx ON marts.replay_scenario_records USING btree (scenario_key, ordinal);
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_idx ON marts.snapshot_storage USING btree (snapshot_id);

@@ -46,10 +46,17 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def connect(self, role: str | None = settings.INGEST_ROLE) -> Iterator[psycopg.Connection]:
         """A connection acting as `role` (least privilege); committed on success, rolled back on error."""
-        with connection.connect(self.url()) as conn:
-            if role:
-                conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
-            yield conn
+        try:
+            with connection.connect(self.url()) as conn:
+                if role:
+                    conn.execute(sql.SQL("set role {}").format(sql.Identifier(role)))
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            if not connection.server_gone(exc):
+                raise
+            # one line saying what happened and what to do, rather than the driver's stack trace
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise dg.Failure(description=connection.LOST_SERVER.format(detail=detail), allow_retries=False) from exc
 
     def export_client_env(self) -> None:
         """dbt reads PG* (profiles.yml): point them at this warehouse for child processes."""

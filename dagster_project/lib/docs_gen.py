@@ -47,6 +47,8 @@ scan_snapshots: accounts x collection sources x scan days (~1,000 a day, ~365k a
 snapshot_storage: 1 per stored scan snapshot (<= scan_snapshots)
 content_technique_mappings: ~1.5 per distinct configuration hash (10k-100k; configs repeat across accounts)
 detection_mappings: ~1.5 per detection version (~1.5M)
+cloudtrail_event_catalog: 1 per CloudTrail event a knowledge source names (~700; grows with the sources, not the organization)
+cloudtrail_event_technique_sources: 1 per CloudTrail event x technique some source names (~1,000)
 mitre_versions: 1 per loaded ATT&CK version (a handful)
 mitre_tactics: 14 per ATT&CK version
 mitre_techniques: ~835 per ATT&CK version
@@ -57,7 +59,7 @@ mitre_technique_remap: ~1 per technique recorded under an older version (~835)
 mitre_version_diff: hundreds per pair of loaded versions
 review_state_remapped: 1 per reviewed item whose technique moved (hundreds to thousands)
 review_state_unmapped: 1 per reviewed item without a technique in the active version (hundreds)
-threat_indicators: ~1,000-2,000 per ATT&CK version (analytics, CTID, TrailDiscover and curated indicators)
+threat_indicators: ~1,000-2,000 per ATT&CK version (analytics, CTID, TrailDiscover, Stratus Red Team and curated indicators)
 coverage_history: accounts x covered techniques per day (1,000 x ~150-300 = 150k-300k a day, ~100M a year)
 coverage_scores: accounts x tactics per day (~14k a day, ~5M a year)
 coverage_org_daily: one per scan day (~365 a year)

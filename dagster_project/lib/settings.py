@@ -121,10 +121,34 @@ def _csv(name: str) -> list[str]:
     return [v.strip() for v in (os.environ.get(name) or "").split(",") if v.strip()]
 
 
+def check_database_url(url: str, variable: str = "DCV_DATABASE_URL") -> str:
+    """The URL if libpq can read it; otherwise a one-line ValueError naming `variable` and what is wrong, never
+    the value itself (it holds a password)."""
+    from psycopg import conninfo
+
+    usage = "use postgresql://user:password@host:5432/dcv, with '@', ':' or '/' in the password written %40, %3A, %2F"
+    if "://" in url:
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("postgresql", "postgres"):
+            raise ValueError(f"{variable} is not a PostgreSQL URL (it starts with {scheme[:20]!r}): {usage}")
+        authority, _, path = rest.split("?", 1)[0].partition("/")
+        if authority.count("@") > 1 or "@" in path:
+            raise ValueError(f"{variable} has an '@' where libpq does not expect one (an '@' or '/' in the "
+                             f"password?): {usage}")
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 -- psycopg's message quotes the value, which may hold the password
+        raise ValueError(f"{variable} is not a PostgreSQL URL or connection string: {usage}") from None
+    port = str(params.get("port") or "")
+    if port and not all(p.isdigit() for p in port.split(",")):
+        raise ValueError(f"{variable} has a port that is not a number: {usage}")
+    return url
+
+
 def external_url_from_env(env: os._Environ[str] | dict[str, str]) -> str | None:
     """DCV_DATABASE_URL wins; otherwise the standard libpq PG* variables mean "an external server"."""
     if env.get("DCV_DATABASE_URL"):
-        return env["DCV_DATABASE_URL"]
+        return check_database_url(env["DCV_DATABASE_URL"])
     if env.get("PGHOST") or env.get("PGDATABASE"):
         # An empty conninfo makes libpq read PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE itself.
         return "postgresql://"

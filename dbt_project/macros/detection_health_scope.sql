@@ -20,7 +20,7 @@
         from {{ ref('detections') }} as alarms
         inner join detection_scope as s on alarms.id = s.detection
         inner join {{ ref('detection_types') }} as alarm_type
-            on alarms.detection_type_id = alarm_type.id and alarm_type.type_name = 'metric_alarm'
+            on alarms.detection_type_id = alarm_type.id and alarm_type.type_name in ('metric_alarm', 'alert_policy')
         where
             not alarms.is_current
             or not exists (select from {{ this }} as known where known.detection_id = alarms.id)
@@ -39,7 +39,10 @@
 {%- endmacro %}
 
 {# the metric an alarm (a detections row, `d`) watches, as a key: the findings store it, the scope looks it up #}
+{# A Google Cloud alert policy (no Namespace) watches the first log-based metric its conditions name. #}
 {% macro alarm_metric_key(d) -%}
-    {{ metric_key(d ~ '.account_id', d ~ '.region', d ~ ".raw_config -> 'api_object' ->> 'Namespace'",
-                  d ~ ".raw_config -> 'api_object' ->> 'MetricName'") }}
+    {%- set api = d ~ ".raw_config -> 'api_object'" %}
+    {{ metric_key(d ~ '.account_id', d ~ '.region',
+                  "coalesce(" ~ api ~ " ->> 'Namespace', case when " ~ api ~ " ? 'conditions' then 'logging.googleapis.com/user' end)",
+                  "coalesce(" ~ api ~ " ->> 'MetricName', substring((" ~ api ~ " -> 'conditions')::text from 'logging\.googleapis\.com/user/([A-Za-z0-9_./-]+)'))") }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{# Whether a detection's configuration is switched on, read from the field each AWS API uses for it.
+{# Whether a detection's configuration is switched on, read from the field each AWS, Google Cloud or Azure API uses for it.
    (API field names, not ATT&CK knowledge: this is how each service spells "enabled".) #}
 {% macro detection_status(detection_type, api_object) -%}
     case {{ detection_type }}
@@ -18,6 +18,25 @@
         when 'elastic_rule' then
             case when {{ api_object }} -> 'metadata' ->> 'maturity' = 'deprecated' then 'deprecated'
                 when ({{ api_object }} -> 'rule' ->> 'enabled') = 'false' then 'disabled' else 'enabled' end
+        when 'log_metric' then
+            case when ({{ api_object }} ->> 'disabled') = 'true' then 'disabled' else 'enabled' end
+        when 'alert_policy' then
+            case when ({{ api_object }} ->> 'enabled') = 'false' then 'disabled' else 'enabled' end
+        when 'scc_service' then
+            case when coalesce({{ api_object }} ->> 'effectiveEnablementState', {{ api_object }} ->> 'intendedEnablementState')
+                = 'ENABLED' then 'enabled' else 'disabled' end
+        when 'defender_plan' then
+            case when lower(coalesce({{ api_object }} ->> 'pricingTier', {{ api_object }} -> 'properties' ->> 'pricingTier'))
+                = 'standard' then 'enabled' else 'disabled' end
+        when 'activity_log_alert' then
+            case when coalesce({{ api_object }} ->> 'enabled', {{ api_object }} -> 'properties' ->> 'enabled') = 'false'
+                then 'disabled' else 'enabled' end
+        when 'scheduled_query_rule' then
+            case when coalesce({{ api_object }} ->> 'enabled', {{ api_object }} -> 'properties' ->> 'enabled') = 'false'
+                then 'disabled' else 'enabled' end
+        when 'sentinel_rule' then
+            case when coalesce({{ api_object }} ->> 'enabled', {{ api_object }} -> 'properties' ->> 'enabled') = 'false'
+                then 'disabled' else 'enabled' end
         else 'enabled'
     end
 {%- endmacro %}

@@ -109,11 +109,16 @@ def test_single_active_version_enforced(built, db):
         db.execute("update marts.mitre_versions set is_active = true")
 
 
-def test_bad_input_fails_load_and_keeps_active_version(built, dagster_instance, db, tmp_path):
+def test_bad_input_is_quarantined_and_keeps_active_version(built, dagster_instance, db, tmp_path):
+    """A bad bundle beside good ones: quarantined and named, the good ones load, the step succeeds so everything
+    downstream still updates, and the active version stays."""
     bad = tmp_path / "broken-3.0.json.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
-    result = materialize(dagster_instance, str(bad))
-    assert not result.success
+    result = materialize(dagster_instance, f"{V1},{bad}")
+    assert result.success
+    metadata = result.asset_materializations_for_node("attack_bundles")[0].metadata
+    assert metadata["versions"].value == ["1.0"]
+    assert [str(bad) in r and "gzip" in r for r in metadata["rejected_sources"].value] == [True]
     reason = db.execute("select object_ref, reason from raw.quarantine where source = 'attack_bundle'").fetchone()
     assert str(bad) in reason[0] and "gzip" in reason[1]
     assert store.active_version(db) == "2.0"

@@ -27,6 +27,8 @@ def loaded(shared_dir, warehouse_url):
         store.load_knowledge(conn, knowledge.parse_ctid(str(ctid[0]), ctid[0].read_bytes()), "ctid_mappings_explorer")
         if (shared_dir / "traildiscover" / "events").is_dir():
             store.load_knowledge(conn, knowledge.read_traildiscover(shared_dir / "traildiscover"), "traildiscover")
+        if knowledge.is_stratus(str(shared_dir / "stratus-red-team")):
+            store.load_knowledge(conn, knowledge.read_stratus(shared_dir / "stratus-red-team"), "stratus_red_team")
         store.activate_if_none(conn, VERSIONS)
         conn.execute("""insert into app.manual_mappings (native_id, technique_id, attack_version, rationale)
                         values ('dll-rule', 'T1574.002', '16.1', 'written against 16.1')""")
@@ -78,7 +80,7 @@ def test_t1574_002_revoked_and_carried(loaded, db):
 
 def test_threat_indicators_from_every_source(loaded, db):
     sources = dict(db.execute("select source, count(*) from marts.threat_indicators group by 1").fetchall())
-    assert set(sources) == {"attack_analytic", "ctid_mappings_explorer", "traildiscover", "curated"}
+    assert set(sources) == {"attack_analytic", "ctid_mappings_explorer", "traildiscover", "stratus_red_team", "curated"}
     ctid_versions = db.execute("""select distinct attack_version from marts.threat_indicators
                                   where source = 'ctid_mappings_explorer'""").fetchall()
     assert ctid_versions == [("16.1",)]  # written against 16.1, carried onto 18.1
@@ -87,6 +89,23 @@ def test_threat_indicators_from_every_source(loaded, db):
     assert api == 0
     seed_refs = db.execute("select count(*) from marts.threat_indicators where source = 'curated'").fetchone()[0]
     assert seed_refs > 0
+    # Lambda's API-versioned names (TrailDiscover's UpdateFunctionCode20150331v2) are keyed by operation, as parsed
+    versioned = db.execute(r"""select count(*) from intermediate.int_threat_indicators_unioned
+                              where indicator_value ~ '^lambda\.amazonaws\.com:.*20[0-9]{6}'""").fetchone()[0]
+    assert versioned == 0
+
+
+def test_stratus_indicators_are_the_detonated_attack_cut_to_attack_ids(loaded, db):
+    """20 (event, technique) pairs: the techniques with a catalog id and a detonation log, set-up calls
+    (AssumeRole, GetCallerIdentity, and the SSM calls that stage both credential theft and command execution) left
+    out; T1496.A008 / T1078.A001 / T1666.A002 read as T1496 / T1078 / T1666."""
+    rows = db.execute("""select indicator_value, technique_id from intermediate.int_threat_indicators_unioned
+                         where source = 'stratus_red_team'""").fetchall()
+    assert len(rows) == 20
+    assert ("organizations.amazonaws.com:LeaveOrganization", "T1666") in rows
+    assert ("signin.amazonaws.com:ConsoleLogin", "T1078") in rows
+    assert not any(v.startswith(("sts.amazonaws.com:AssumeRole", "sts.amazonaws.com:GetCallerIdentity",
+                                 "ssm.amazonaws.com:")) for v, _ in rows)
 
 
 def test_the_demo_loads_every_shared_version_so_ctid_is_carried(tmp_path):

@@ -9,7 +9,9 @@ from dagster_project.lib import parsing
 from dagster_project.lib.parsing import PARSER_VERSION, PARSERS, ParsedLogic, parse
 
 DETECTION_TYPES = {"metric_filter", "logs_insights_query", "metric_alarm", "event_rule", "guardduty_detector",
-                   "securityhub_standard", "securityhub_control", "config_rule", "sigma_rule", "elastic_rule"}
+                   "securityhub_standard", "securityhub_control", "config_rule", "sigma_rule", "elastic_rule",
+                   "log_metric", "alert_policy", "scc_service", "activity_log_alert", "scheduled_query_rule",
+                   "sentinel_rule", "defender_plan"}
 
 
 def test_every_detection_type_has_a_parser():

@@ -1,7 +1,9 @@
 """ATT&CK ingest: every configured STIX bundle and external knowledge file, verbatim into raw.
 
-Unpartitioned: ATT&CK is versioned, not daily. A bad file fails the run with the file and object named, is
-recorded in raw.quarantine, and leaves the versions already loaded (and the active one) untouched.
+Unpartitioned: ATT&CK is versioned, not daily. A bad file is recorded in raw.quarantine with the file and object
+named, warned about, and leaves the versions already loaded (and the active one) untouched; the other files
+still load and everything downstream still updates. The step fails only when no ATT&CK version is loaded at all
+(nothing downstream could be built).
 """
 
 
@@ -31,6 +33,10 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
             failures.append(str(exc))
             continue
+        except sources.SourceError as exc:
+            rejects.append((ref, str(exc), None))
+            failures.append(str(exc))
+            continue
         with warehouse.connect() as conn:
             status = store.load_bundle(conn, parsed)
         context.log.info(f"ATT&CK {parsed.attack_version} from {ref}: {status}")
@@ -43,15 +49,18 @@ def attack_bundles(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         store.quarantine(conn, rejects)
         activated = store.activate_if_none(conn, [b["version"] for b in loaded])
         active = store.active_version(conn)
-    if failures:
-        raise dg.Failure(description="ATT&CK load failed (previously loaded versions are unchanged): "
-                         + "; ".join(failures), metadata={"loaded": loaded})
+    for failure in failures:
+        context.log.warning(f"ATT&CK source rejected (quarantined; versions already loaded are unchanged): {failure}")
+    if active is None:
+        raise dg.Failure(description="no ATT&CK version is loaded: " + "; ".join(failures or ["no source"]),
+                         metadata={"loaded": loaded})
     metadata = {
         "versions": [b["version"] for b in loaded],
         "loads": dg.MetadataValue.json(loaded),
         "active_version": active,
         "activated_now": activated,
         "objects": sum(b["objects"] for b in loaded),
+        "rejected_sources": dg.MetadataValue.json(failures),
     }
     yield dg.MaterializeResult(asset_key=["raw", "attack_bundles"], metadata=metadata)
     yield dg.MaterializeResult(asset_key=["raw", "attack_objects"],
@@ -78,15 +87,21 @@ def knowledge_documents(context: dg.AssetExecutionContext, warehouse: WarehouseR
         except bundle.BundleError as exc:
             rejects.append((f"{exc.source} {exc.object_ref}", exc.reason, None))
             continue
+        except sources.SourceError as exc:
+            rejects.append((ref, str(exc), None))
+            continue
         with warehouse.connect() as conn:
             status = store.load_knowledge(conn, doc, kind)
         loads.append({"file": doc.source_file, "source": kind, "status": status, "sha256": doc.sha256,
                       "attack_version": doc.metadata.get("attack_version"), "objects": len(doc.objects)})
     with warehouse.connect() as conn:
         store.quarantine(conn, rejects, source="knowledge_documents")
-    if rejects:
-        raise dg.Failure(description="knowledge load failed: " + "; ".join(f"{r[0]}: {r[1]}" for r in rejects))
-    yield dg.MaterializeResult(asset_key=["raw", "knowledge_documents"], metadata={"loads": dg.MetadataValue.json(loads)})
+    for ref, reason, _ in rejects:
+        context.log.warning(f"knowledge source rejected (quarantined; its version already loaded is unchanged): "
+                            f"{ref}: {reason}")
+    yield dg.MaterializeResult(asset_key=["raw", "knowledge_documents"], metadata={
+        "loads": dg.MetadataValue.json(loads),
+        "rejected_sources": dg.MetadataValue.json([f"{r[0]}: {r[1]}" for r in rejects])})
     yield dg.MaterializeResult(asset_key=["raw", "knowledge_objects"],
                                metadata={"objects": sum(d["objects"] for d in loads)})
 

@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from dagster_project.lib import settings
 from dagster_project.lib.detections.store import AccountScan, stage
@@ -83,12 +84,18 @@ def _export_account(export_dir: str, account: str, previous: dict, keep_json: bo
 
     started = datetime.now(UTC)
     rejects, records, unchanged, digests, services = [], [], set(), {}, set()
+    failed, errors, read = set(), [], set()
     # a digest without its detection count (stored before counts were) cannot stand in for reading
     usable = {k: v["digest"] for k, v in previous.items() if "detections" in v}
+    account_rejected = False
     for scope in read_account_scopes(_tree(export_dir), account, usable):
         if isinstance(scope, Reject):
             rejects.append(scope.row())
+            account_rejected = True
+            errors.append({"region": None, "service": None, "error_code": "Rejected",
+                           "object_ref": scope.object_ref, "message": scope.reason})
             continue
+        read.add((scope.region, scope.service))
         scope_rejects = [i for i in scope.items if _is_reject(i)]
         rejects.extend(r.row() for r in scope_rejects)
         records += [i for i in scope.items if not _is_reject(i)]
@@ -96,16 +103,36 @@ def _export_account(export_dir: str, account: str, previous: dict, keep_json: bo
             unchanged.add((scope.region, scope.service))
             digests[scope.key] = previous[scope.key]
             services.add(scope.service)
-        elif scope.service and not scope_rejects:
+        elif scope.service and not scope_rejects and not scope.incomplete:
             digests[scope.key] = {"digest": scope.digest}  # the store stamps the day it was read
+        elif scope.service:
+            # a rejected file or item: the scope was not fully read, so what it held is "not scanned", never
+            # "deleted" (store: its detections keep their state), and the scan is partial
+            failed.add((scope.region, scope.service))
+            errors += [{"region": scope.region, "service": scope.service, "error_code": "Rejected",
+                        "object_ref": r.object_ref, "message": r.reason} for r in scope_rejects]
+            if not scope_rejects:  # a side file rejected by another scope of the region (the tag file)
+                errors.append({"region": scope.region, "service": scope.service, "error_code": "Withheld",
+                               "message": "records left out: a side file they join was rejected"})
+    if account_rejected:
+        # a directory that is not a region (a misnamed region folder) may hold any scope: every scope the account
+        # had that was not read today is not scanned, rather than gone
+        known_scopes = {tuple(key.split("/", 1)) for key in previous} | {k[:2] for k in versions or {}}
+        failed |= {scope for scope in known_scopes if scope not in read}
     services |= {r["service"] for r in records}
     if not records and not unchanged:
         return None, rejects  # nothing readable: the account's detections stay as they were
     scan = AccountScan("export", account, started, records, completed_at=datetime.now(UTC),
+                       status="partial" if failed else "completed", errors=errors,
                        regions=sorted({r.get("region") for r in records if r.get("region")}
                                       | {region for region, _ in unchanged}),
-                       services_scanned=len(services), unchanged_scopes=unchanged, scope_digests=digests)
-    scan.staged = stage(scan, keep_json=keep_json, previous=versions)
+                       services_scanned=len(services), failed_scopes=failed, unchanged_scopes=unchanged,
+                       scope_digests=digests)
+    # Sentinel analytics rules declare their techniques: kept as declared mappings, as Sigma's and Elastic's
+    from dagster_project.lib.sources import cloud_exports
+
+    declared = cloud_exports.declared_tags if cloud_exports.provider_of(account) == "azure" else None
+    scan.staged = stage(scan, keep_json=keep_json, previous=versions, declared_tags=declared)
     scan.records = []  # all in staged: nothing large goes back to the loading process
     return scan, rejects
 
@@ -116,14 +143,27 @@ def repo_scans(repos, rejects: list) -> Iterator[AccountScan]:
     readers = {"sigma": read_sigma, "elastic": read_elastic}
     for kind, root in repos:
         started = datetime.now(UTC)
-        kept = []
+        if not Path(root).is_dir():
+            # a repository that cannot be read says nothing about its rules: they keep their state
+            rejects.append((str(root), f"{kind} rule repository not found (DCV_RULE_REPOS)", None))
+            yield AccountScan(kind, "", started, [], status="failed", completed_at=datetime.now(UTC),
+                              errors=[{"error_code": "NotFound", "object_ref": str(root),
+                                       "message": "rule repository not found"}])
+            continue
+        kept, bad = [], []
         for item in readers[kind](root):
             if _is_reject(item):
-                rejects.append(item.row())
+                bad.append(item)
             else:
                 kept.append(item)
-        # one "account" per repository, so a repository's rules appear and disappear like any scan's
-        yield AccountScan(kind, "", started, kept, completed_at=datetime.now(UTC), services_scanned=1)
+        rejects.extend(r.row() for r in bad)
+        # one "account" per repository, so a repository's rules appear and disappear like any scan's; a rejected
+        # file's rule is unknown, so while any file is rejected no rule of the repository is taken as deleted
+        yield AccountScan(kind, "", started, kept, completed_at=datetime.now(UTC), services_scanned=1,
+                          status="partial" if bad else "completed",
+                          errors=[{"error_code": "Rejected", "object_ref": r.object_ref, "message": r.reason}
+                                  for r in bad],
+                          failed_scopes={("", kind)} if bad else set())
 
 
 def aws_scans(config: dict, log) -> Iterator[AccountScan]:

@@ -16,6 +16,8 @@ from datetime import date
 from pathlib import PurePath
 from typing import Any
 
+from dagster_project.lib.warehouse.storable import JSON_NUL, nul_path, nul_reason
+
 # Types ATT&CK has always given a mitre-attack external id (data components only got one in v18).
 IDENTIFIED_TYPES = frozenset({
     "attack-pattern", "x-mitre-tactic", "x-mitre-matrix", "intrusion-set", "malware", "tool", "campaign",
@@ -54,14 +56,15 @@ def external_id(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def _decode(source: str, data: bytes) -> Any:
+def _decode(source: str, data: bytes) -> tuple[Any, bool]:
+    """The bundle's JSON, and whether its text holds an escaped NUL character."""
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
         except (EOFError, OSError, zlib.error) as exc:
             raise BundleError(source, "(file)", f"truncated or corrupt gzip ({exc})") from None
     try:
-        return json.loads(data)
+        return json.loads(data), JSON_NUL in data
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(source, "(file)", f"not JSON ({exc})") from None
 
@@ -84,10 +87,13 @@ def _version(source: str, doc: dict[str, Any], objects: list[dict[str, Any]]) ->
 
 
 def parse(source: str, data: bytes) -> Bundle:
-    doc = _decode(source, data)
+    doc, has_nul = _decode(source, data)
     if not isinstance(doc, dict) or doc.get("type") != "bundle" or not isinstance(doc.get("objects"), list):
         raise BundleError(source, "(file)", "not a STIX bundle (expected an object with type 'bundle' and 'objects')")
     objects = doc["objects"]
+    where = nul_path(objects, "objects") if has_nul else None
+    if where:
+        raise BundleError(source, where, nul_reason(where))
     for i, obj in enumerate(objects):
         if not isinstance(obj, dict) or not obj.get("id") or not obj.get("type"):
             raise BundleError(source, f"objects[{i}]", "STIX object without id or type")

@@ -159,11 +159,16 @@ def _numbers(version: str) -> tuple[int, ...]:
 
 
 def knowledge_sources(cfg: Settings, env_value: str | None) -> list[str]:
-    """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS file in DCV_SHARED (else its official URL)
-    and, when present, the TrailDiscover folder in DCV_SHARED (CloudTrail events -> techniques, incidents)."""
+    """DCV_KNOWLEDGE_SOURCE (comma-separated), else the CTID AWS, Azure and GCP files in DCV_SHARED (else the AWS
+    file's official URL) and, when present, the TrailDiscover folder (CloudTrail events -> techniques, incidents)
+    and the Stratus Red Team folder (attack techniques -> the CloudTrail events their detonations produced) in
+    DCV_SHARED."""
     if env_value:
         return split(env_value)
-    local = sorted((cfg.shared_dir / "ctid" / "mappings-explorer").glob("aws-*.json"))
+    local = sorted(p for provider in ("aws", "azure", "gcp")
+                   for p in (cfg.shared_dir / "ctid" / "mappings-explorer").glob(f"{provider}-*.json"))
     traildiscover = cfg.shared_dir / "traildiscover"
-    return ([str(p) for p in local] or [CTID_AWS_URL]) + ([str(traildiscover)] if (traildiscover / "events").is_dir()
-                                                          else [])
+    stratus = cfg.shared_dir / "stratus-red-team"
+    return (([str(p) for p in local] or [CTID_AWS_URL])
+            + ([str(traildiscover)] if (traildiscover / "events").is_dir() else [])
+            + ([str(stratus)] if (stratus / "docs" / "attack-techniques" / "AWS").is_dir() else []))

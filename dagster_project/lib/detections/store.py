@@ -32,6 +32,7 @@ import psycopg
 from dagster_project.lib.detections import record as rec
 from dagster_project.lib.detections.snapshots import SnapshotWriter
 from dagster_project.lib.warehouse.loader import copy_rows
+from dagster_project.lib.warehouse.storable import JSON_NUL, nul_path, nul_reason
 
 SCAN_NAMESPACE = uuid.UUID("6f1c2b1e-4d0a-4b53-9a55-0c1d7e1f2a10")
 KEY = ("source", "account_id", "region", "service", "native_id")
@@ -96,6 +97,8 @@ class Staged:
     recognised: int = 0
     redigest: list[tuple[str, str, str, bytes]] = field(default_factory=list)
     rejects: list[tuple[str, str, str | None]] = field(default_factory=list)
+    # (region, service) of rejected records: not scanned, like the scan's own failed_scopes
+    failed_scopes: set[tuple[str, str]] = field(default_factory=set)
     per_scope: Counter = field(default_factory=Counter)  # scope_key -> records (only for scans with digests)
     declared: list[tuple[str, str, str]] = field(default_factory=list)  # content_hash, technique, tag
     records_json: bytes | None = None  # the stored records as read (plain_json), for the snapshot
@@ -114,18 +117,29 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
     (content_hash, state_hash, record_digest). Given it, only what differs is staged: on a daily load ~1 % of
     what is read; a record whose digest equals its version's is known unchanged without being split."""
     staged, kept, seen_keys = Staged(diffed=previous is not None), [], set()
-    for record in scan.records:
-        why = rec.problem(record)
+    records = list(scan.records)
+    # one detection per key: copies sharing a key are all rejected (which one is real is unknown), never merged
+    counts = Counter(_key(r) for r in records if _problem(r) is None)
+    for record in records:
+        why, text = _problem(record), None
+        if why is None and counts[_key(record)] > 1:
+            why = f"{counts[_key(record)]} records share this id in one scan: none is loaded"
+        if why is None:
+            text = rec.plain_json(record)
+            if JSON_NUL in text and nul_path(record):
+                why = nul_reason(nul_path(record))
         if why:
             native = record.get("native_id") if isinstance(record, dict) else None
-            staged.rejects.append((f"{scan.source}:{scan.account_id}:{native}", why,
-                                   rec.canonical_json(record)[:2000]))
+            where = (record.get("related") or {}).get("path") if isinstance(record, dict) else None
+            staged.rejects.append((f"{scan.source}:{scan.account_id}:{native}" + (f" ({where})" if where else ""),
+                                   why, rec.canonical_json(record)[:2000]))
+            if isinstance(record, dict) and isinstance(record.get("service"), str):
+                staged.failed_scopes.add((record.get("region") or "", record["service"]))
             continue
         region = record.get("region") or ""
         staged.seen += 1
         key = (region, record["service"], record["native_id"])
         before = None if previous is None else previous.get(key)
-        text = rec.plain_json(record)
         digest = rec.record_digest(text)
         if before is not None and before[2] == digest and declared_tags is None:
             staged.recognised += 1
@@ -149,11 +163,22 @@ def stage(scan: AccountScan, *, keep_json: bool = False,
             staged.per_scope[scope_key(region, record["service"])] += 1
     if previous is not None:
         # gone: known before, in a scope that was read (not skipped as unchanged, not failed), and not seen now
-        not_read = scan.unchanged_scopes | scan.failed_scopes
+        not_read = scan.unchanged_scopes | scan.failed_scopes | staged.failed_scopes
         staged.probe += [key for key in previous if key not in seen_keys and key[:2] not in not_read]
     if keep_json:
         staged.records_json = b"[%s]" % b",".join(kept)
     return staged
+
+
+def _problem(record) -> str | None:
+    why = rec.problem(record)
+    if why is None and not all(isinstance(record.get(k) or "", str) for k in ("native_id", "region", "service")):
+        why = "native_id, region and service must be strings"
+    return why
+
+
+def _key(record: dict) -> tuple:
+    return record.get("region") or "", record["service"], record["native_id"]
 
 
 PREVIOUS_VERSIONS = """select region, service, native_id, content_hash, state_hash, record_digest
@@ -375,8 +400,15 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     copy.write_row((scan.source, scan.account_id, *row[:9], config_doc, state_doc))
                 # each digest records the day its scope was read and how many detections it held, which an
                 # unchanged scope carries into detections_seen without being read
+                # a scope with a record rejected here was not fully scanned: its detections keep their state,
+                # it records no digest (so it is read and quarantined again), and the scan is partial
+                not_scanned = scan.failed_scopes | staged.failed_scopes
+                status = "partial" if staged.failed_scopes and scan.status == "completed" else scan.status
+                errors = scan.errors + [{"region": None, "service": None, "error_code": "Rejected", "object_ref": ref,
+                                         "message": why} for ref, why, _ in staged.rejects]
                 digests = {key: {"read_on": day, "detections": staged.per_scope[key], **value}
-                           for key, value in scan.scope_digests.items()}
+                           for key, value in scan.scope_digests.items()
+                           if tuple(key.split("/", 1)) not in staged.failed_scopes}
                 carried = {scope_key(region, service): digests[scope_key(region, service)]
                            for region, service in sorted(scan.unchanged_scopes)}
                 count = staged.seen + sum(digest["detections"] for digest in carried.values())
@@ -387,14 +419,14 @@ def store_partition(conn: psycopg.Connection, day: date, scans: Iterable[Account
                     payload = snapshot_json(scan.source, scan.account_id, day, staged.records_json,
                                             {key: digest["read_on"] for key, digest in carried.items()})
                     stored = snapshots.write(scan.source, day, scan.account_id, payload)
-                failed += [(scan.source, scan.account_id, region, service) for region, service in scan.failed_scopes]
+                failed += [(scan.source, scan.account_id, region, service) for region, service in not_scanned]
                 unchanged += [(scan.source, scan.account_id, region, service)
                               for region, service in scan.unchanged_scopes]
                 stats.scopes_unchanged += len(scan.unchanged_scopes)
                 scan_rows.append((
                     scan_id(scan.source, scan.account_id, day), day, scan.source, scan.account_id, scan.started_at,
-                    scan.completed_at, scan.status, count, scan.services_scanned, len(scan.regions), scan.regions,
-                    scan.errors, *((stored.location, stored.sha256, stored.compressed_bytes, stored.uncompressed_bytes)
+                    scan.completed_at, status, count, scan.services_scanned, len(scan.regions), scan.regions,
+                    errors, *((stored.location, stored.sha256, stored.compressed_bytes, stored.uncompressed_bytes)
                                    if stored else (None, None, None, None)), digests,
                 ))
         copy_rows(conn, "scope", ["source", "account_id", "status", "diffed"],

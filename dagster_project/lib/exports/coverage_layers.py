@@ -14,7 +14,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -107,6 +107,12 @@ inner join marts.mitre_versions as v on t.version_id = v.id and v.is_active
 
 ATTACK_VERSION = "select version from marts.mitre_versions where is_active"
 
+PROVIDERS = """
+select a.account_identifier, p.name
+from marts.accounts as a
+inner join marts.cloud_providers as p on a.provider_id = p.id
+"""
+
 # replay beside the claim (docs/replay.md): techniques with scenarios, or that an alerting detection fires on
 REPLAY = """
 select a.account_identifier, r.attack_technique_id, r.replay_status, r.claimed_covered, r.replay_confirmed,
@@ -162,6 +168,7 @@ class Coverage:
     cells: list[Cell]
     evidence: list[Evidence]
     platforms: dict[str, tuple[str, ...]]  # technique -> ATT&CK platforms (for the layer's platform filter)
+    providers: dict[str, str] = field(default_factory=dict)  # account identifier -> aws / gcp / azure
     replay: list[Replayed] = field(default_factory=list)
 
 
@@ -183,11 +190,12 @@ def read_coverage(url: str, min_confidence: float | None = None) -> Coverage:
                     for account, technique, names, count, rationale
                     in conn.execute(EVIDENCE, {"min_confidence": threshold})]
         platforms = {technique: tuple(p or ()) for technique, p in conn.execute(PLATFORMS)}
+        providers = dict(conn.execute(PROVIDERS).fetchall())
         replay = []
         if conn.execute("select to_regclass('marts.replay_technique_coverage')").fetchone()[0] is not None:
             replay = [Replayed(account, technique, status, claimed, confirmed, n, fired, tuple(names))
                       for account, technique, status, claimed, confirmed, n, fired, names in conn.execute(REPLAY)]
-    return Coverage(version, accounts, cells, evidence, platforms, replay)
+    return Coverage(version, accounts, cells, evidence, platforms, providers, replay)
 
 
 def _label(names: dict[str, str], account: str) -> str:
@@ -426,8 +434,9 @@ def gaps_layer(coverage: Coverage) -> dict:
 
 
 def build_layers(coverage: Coverage) -> dict[str, dict]:
-    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json and, with
-    replay results, organization-replay.json."""
+    """File name -> layer: account-<id>.json per account, organization.json, organization-gaps.json, with
+    accounts on several providers provider-<provider>.json and provider-<provider>-gaps.json for each, and with
+    replay results organization-replay.json."""
     cells: dict[str, list[Cell]] = defaultdict(list)
     for cell in coverage.cells:
         cells[cell.account].append(cell)
@@ -441,6 +450,18 @@ def build_layers(coverage: Coverage) -> dict[str, dict]:
             layers[file] = account_layer(account, name, cells[account], evidence.get(account, []), coverage)
     layers["organization.json"] = organization_layer(coverage)
     layers["organization-gaps.json"] = gaps_layer(coverage)
+    # an organization on several providers also gets each provider's own pair (its scope is the provider's)
+    present = sorted({coverage.providers.get(a, "aws") for a in coverage.accounts})
+    if len(present) > 1:
+        for provider in present:
+            mine = {a for a in coverage.accounts if coverage.providers.get(a, "aws") == provider}
+            part = replace(coverage, accounts={a: n for a, n in coverage.accounts.items() if a in mine},
+                           cells=[c for c in coverage.cells if c.account in mine],
+                           evidence=[e for e in coverage.evidence if e.account in mine])
+            for file, layer in ((f"provider-{provider}.json", organization_layer(part)),
+                                (f"provider-{provider}-gaps.json", gaps_layer(part))):
+                layer["name"] = f"{provider}: {layer['name']}"
+                layers[file] = layer
     if coverage.replay:
         layers["organization-replay.json"] = replay_layer(coverage)
     return layers
@@ -449,7 +470,7 @@ def build_layers(coverage: Coverage) -> dict[str, dict]:
 def write_layers(url: str, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     layers = build_layers(read_coverage(url))
-    for stale in out_dir.glob("account-*.json"):  # an account no longer scanned keeps no layer
+    for stale in [*out_dir.glob("account-*.json"), *out_dir.glob("provider-*.json")]:  # no longer scanned: no layer
         if stale.name not in layers:
             stale.unlink()
     written = []

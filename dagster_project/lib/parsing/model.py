@@ -45,8 +45,13 @@ class Builder:
     def __init__(self) -> None:
         self._signals: dict[Signal, float] = {}
         self._cap = 1.0
-        self._reasons: list[str] = []
-        self.entities: dict[str, list[str]] = {}
+        # dicts as ordered sets: a pattern listing 100k names stays linear (a list's `in` made it quadratic)
+        self._reasons: dict[str, None] = {}
+        self._entities: dict[str, dict[str, None]] = {}
+
+    @property
+    def entities(self) -> dict[str, list[str]]:
+        return {kind: list(values) for kind, values in self._entities.items()}
 
     def signal(self, signal_type: str, value: str, qualifier: str = "exact", confidence: float = EXACT) -> None:
         value = str(value).strip()
@@ -56,20 +61,18 @@ class Builder:
         self._signals[sig] = max(confidence, self._signals.get(sig, 0.0))
 
     def entity(self, kind: str, value: str) -> None:
-        values = self.entities.setdefault(kind, [])
-        if value and value not in values:
-            values.append(value)
+        values = self._entities.setdefault(kind, {})
+        if value:
+            values[value] = None
 
     def doubt(self, reason: str, cap: float) -> None:
         """Record why the parse is less certain; confidence will not exceed `cap`."""
-        if reason not in self._reasons:
-            self._reasons.append(reason)
+        self._reasons[reason] = None
         self._cap = min(self._cap, cap)
 
     def note(self, reason: str) -> None:
         """A remark that does not change confidence (e.g. a rule without targets)."""
-        if reason not in self._reasons:
-            self._reasons.append(reason)
+        self._reasons[reason] = None
 
     @property
     def signals(self) -> list[Signal]:
@@ -77,8 +80,8 @@ class Builder:
 
     def confidence(self) -> float:
         best = max(self._signals.values(), default=0.0)
-        if best == 0.0 and "no detectable signal" not in self._reasons:
-            self._reasons.append("no detectable signal")
+        if best == 0.0:
+            self._reasons["no detectable signal"] = None
         return round(min(best, self._cap), 2)
 
     def build(self, trigger_conditions: dict[str, Any], actions: list[str] | None = None,

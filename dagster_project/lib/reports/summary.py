@@ -50,7 +50,7 @@ LATEST_DAY = "select max(scan_day) from marts.scan_snapshots"
 
 # the accounts scanned on the day: detections that day, techniques covered and average tactic coverage
 ACCOUNTS_ON_DAY = """
-select a.account_identifier, a.account_name,
+select p.name as provider, a.account_identifier, a.account_name,
     (select sum(s.total_detections) from marts.scan_snapshots as s
      where s.account_id = a.id and s.scan_day = %(day)s) as detections,
     (select count(*) from marts.coverage_history as h
@@ -58,8 +58,29 @@ select a.account_identifier, a.account_name,
     (select round(avg(cs.coverage_percentage), 1) from marts.coverage_scores as cs
      where cs.account_id = a.id and cs.calculated_at = %(day)s::timestamp) as avg_pct
 from marts.accounts as a
+inner join marts.cloud_providers as p on a.provider_id = p.id
 where exists (select from marts.scan_snapshots as s where s.account_id = a.id and s.scan_day = %(day)s)
-order by a.account_identifier
+order by p.id, a.account_identifier
+"""
+
+# per provider on the day: accounts, techniques covered in at least one of them, open gaps and broken detections
+# now
+PER_PROVIDER = """
+select p.name,
+    count(distinct a.id) as accounts,
+    (select count(distinct h.technique_id) from marts.coverage_history as h
+     inner join marts.accounts as a2 on h.account_id = a2.id
+     where a2.provider_id = p.id and h.timestamp = %(day)s::timestamp and h.is_covered) as covered,
+    (select count(*) from marts.v_coverage_gaps_current as g
+     inner join marts.accounts as a2 on g.account_id = a2.id where a2.provider_id = p.id) as open_gaps,
+    (select count(*) from marts.detection_health_findings as f
+     inner join marts.accounts as a2 on f.account_id = a2.id
+     where a2.provider_id = p.id and f.status = 'broken') as broken
+from marts.cloud_providers as p
+inner join marts.accounts as a on a.provider_id = p.id
+where exists (select from marts.scan_snapshots as s where s.account_id = a.id and s.scan_day = %(day)s)
+group by p.id, p.name
+order by p.id
 """
 
 HEALTH = """
@@ -162,6 +183,7 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
         day = day or latest
         on_day = {"day": day}
         per_account = conn.execute(ACCOUNTS_ON_DAY, on_day).fetchall()
+        per_provider = conn.execute(PER_PROVIDER, on_day).fetchall()
         accounts, enabled, current, mappings, version = conn.execute(TOTALS).fetchone()
         tactics = conn.execute(PER_TACTIC, on_day).fetchall()
         gaps = conn.execute(TOP_GAPS).fetchall()
@@ -175,10 +197,18 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
         f"  {now}accounts: {accounts}   detections: {current} ({enabled} enabled)   mappings: {mappings}",
         f"  health: {healthy} healthy, {degraded} degraded, {broken} broken, {unknown} unknown",
         "",
-        f"  {'account':<14} {'name':<28} {'detections':>10} {'techniques covered':>18} {'avg tactic coverage':>20}",
     ]
-    lines += [f"  {ident:<14} {(name or '')[:28]:<28} {detections or 0:>10} {covered:>18} "
-              f"{avg if avg is not None else '-':>19}%" for ident, name, detections, covered, avg in per_account]
+    if len(per_provider) > 1:
+        lines += [f"  {'provider':<8} {'accounts':>8} {'techniques covered (in any account)':>36} "
+                  f"{'open gaps':>10} {'broken detections':>18}"]
+        lines += [f"  {name:<8} {accounts:>8} {covered:>36} {gaps:>10} {broken:>18}"
+                  for name, accounts, covered, gaps, broken in per_provider]
+        lines += [""]
+    lines += [f"  {'provider':<8} {'account':<38} {'name':<28} {'detections':>10} {'techniques covered':>18} "
+              f"{'avg tactic coverage':>20}"]
+    lines += [f"  {provider:<8} {ident:<38} {(name or '')[:28]:<28} {detections or 0:>10} {covered:>18} "
+              f"{avg if avg is not None else '-':>19}%"
+              for provider, ident, name, detections, covered, avg in per_account]
     lines += ["", f"  {'tactic':<24} {'avg coverage':>12} {'covered (best account)':>24}"]
     lines += [f"  {name:<24} {pct:>11}% {best:>13} of {total:<8}" for name, pct, best, total in tactics]
     lines += ["", f"  open gaps: {open_gaps} (account x technique; {critical} critical, {high} high) "

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import yaml
+
 from dagster_project.lib.sample_org.generate import SampleAccount, generate, organization_id
 from dagster_project.lib.sources.accounts import ACCOUNTS_FILE, TAGS_FILE
 from dagster_project.lib.sources.exports import DAY_FOLDER, fs_name
@@ -105,7 +107,8 @@ def _list_accounts_entry(account: SampleAccount, management: str, org: str) -> d
             "JoinedMethod": account.joined_method, "JoinedTimestamp": account.joined}
 
 
-def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: int, day: date | None) -> dict:
+def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: int, day: date | None,
+                clouds: bool = False) -> dict:
     counts = {"accounts": 0, "detections": 0, "files": 0, "bytes": 0}
 
     def write(rel: str, document: object) -> None:
@@ -129,7 +132,20 @@ def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: in
                 write(f"accounts/{account.account_id}/{region}/{name}", document)
     (root / ACCOUNTS_FILE).parent.mkdir(parents=True, exist_ok=True)
     write(str(ACCOUNTS_FILE), {"Accounts": entries})
+    if clouds:
+        for rel, document in cloud_files().items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            write(rel, document)
+        folders = {rel.rsplit("/", 1)[0] for rel in cloud_files()}
+        counts["accounts"] += len(folders)
+        counts["detections"] += sum(len(d["value"] if isinstance(d, dict) else d) for rel, d in cloud_files().items()
+                                    if not rel.endswith(("-channels-list.json", "-action-group-list.json")))
     return counts
+
+
+def cloud_files() -> dict[str, object]:
+    """The sample's Google Cloud project and Azure subscription: export file -> what gcloud / az prints."""
+    return yaml.safe_load(Path(__file__).with_name("clouds.yaml").read_text())
 
 
 def prepare_dated_export(export_dir: Path) -> None:
@@ -152,8 +168,9 @@ def prepare_dated_export(export_dir: Path) -> None:
 
 
 def write_export(export_dir: Path, accounts: int, detections_per_account: int, seed: int = 7,
-                 day: date | None = None) -> dict:
-    """Replace the sample export at export_dir; returns counts (accounts, detections, files, bytes)."""
+                 day: date | None = None, clouds: bool = False) -> dict:
+    """Replace the sample export at export_dir; returns counts (accounts, detections, files, bytes). clouds: add
+    the sample Google Cloud project and Azure subscription (clouds.yaml)."""
     export_dir = Path(export_dir)
     if export_dir.exists() and any(export_dir.iterdir()) and not (export_dir / MARKER).exists():
         raise FileExistsError(f"{export_dir} holds files that are not a generated sample: not replacing them")
@@ -161,7 +178,7 @@ def write_export(export_dir: Path, accounts: int, detections_per_account: int, s
     staging = Path(tempfile.mkdtemp(prefix=f".{export_dir.name}.new-", dir=export_dir.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would otherwise become the export's permissions
     try:
-        counts = _write_tree(staging, accounts, detections_per_account, seed, day)
+        counts = _write_tree(staging, accounts, detections_per_account, seed, day, clouds)
         (staging / MARKER).write_text(json.dumps({"accounts": accounts, "detections_per_account":
                                                   detections_per_account, "seed": seed,
                                                   "day": day.isoformat() if day else None, **counts}) + "\n")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dagster_project.lib.warehouse.storable import nul_path, nul_reason
+
 ACCOUNTS_FILE = Path("organizations") / "list-accounts.json"
 TAGS_FILE = "list-tags-for-resource.{account_id}.json"  # beside ACCOUNTS_FILE, one per account
 
@@ -46,6 +48,10 @@ def parse_accounts(document: Any, ref: str) -> tuple[list[dict], list[Reject]]:
         account_id = entry.get("Id") if isinstance(entry, dict) else None
         if not (isinstance(account_id, str) and account_id.isdigit() and len(account_id) == 12):
             rejects.append(Reject(f"{ref}#Accounts[{i}]", "account 'Id' must be a 12-digit string", json.dumps(entry)))
+            continue
+        where = nul_path(entry)
+        if where:
+            rejects.append(Reject(f"{ref}#Accounts[{i}]", nul_reason(where), json.dumps(entry)))
             continue
         accounts.append(entry)
     return accounts, rejects
@@ -93,6 +99,10 @@ def add_account_tags(accounts: list[dict], folder: Path, rejects: list[Reject]) 
                                                 for t in found)):
             rejects.append(Reject(str(path), "expected a JSON object with a 'Tags' list of {Key, Value} "
                                              "(aws organizations list-tags-for-resource)", json.dumps(document)[:2000]))
+            tagged.append(account)
+            continue
+        if nul_path(found):
+            rejects.append(Reject(str(path), nul_reason(nul_path(found)), json.dumps(document)[:2000]))
             tagged.append(account)
             continue
         tagged.append({**account, "Tags": found})

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,7 @@ from typing import Any
 
 from dagster_project.lib.detections import record
 from dagster_project.lib.sources.accounts import Reject
+from dagster_project.lib.warehouse.storable import JSON_NUL, nul_path, nul_reason
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -135,7 +137,7 @@ def tree_for(export_dir: Path | str) -> LocalTree | S3Tree:
 # --- which directory describes a day -----------------------------------------------------------------------
 
 DAY_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-UNDATED_CONTENT = ("accounts", "organizations")
+UNDATED_CONTENT = ("accounts", "organizations", "projects", "subscriptions")
 
 
 class NotThatDay(ValueError):
@@ -194,14 +196,29 @@ def export_dir_for_day(export_dir: Path | str, day: date, today: date) -> Path |
 
 # --- reading ------------------------------------------------------------------------------------------------
 
-def _load(tree, rel: str) -> Any | Reject:
+def _load(tree, rel: str) -> tuple[Any | Reject, bool]:
+    """The file's JSON (or a Reject naming it), and whether its text holds an escaped NUL character."""
     raw = tree.read(rel)
+    text = raw
     try:
         if rel.endswith(".gz"):
-            raw = gzip.decompress(raw)
-        return json.loads(raw)
+            text = b""
+            text = gzip.decompress(raw)
+        return json.loads(text), JSON_NUL in text
     except (OSError, EOFError, ValueError) as exc:  # bad gzip, bad UTF-8 and bad JSON are all ValueError/OSError
-        return Reject(tree.ref(rel), f"not valid JSON: {exc}", raw[:2000].decode("utf-8", "replace"))
+        if rel.endswith(".gz") and not text:
+            # the excerpt is what could be decompressed (a truncated file's beginning), not compressed bytes
+            return Reject(tree.ref(rel), f"not valid gzip: {exc}",
+                          _gunzip_prefix(raw).decode("utf-8", "replace")), False
+        return Reject(tree.ref(rel), f"not valid JSON: {exc}", text[:2000].decode("utf-8", "replace")), False
+
+
+def _gunzip_prefix(raw: bytes, limit: int = 2000) -> bytes:
+    """As much of a damaged gzip stream as decompresses, up to `limit` bytes."""
+    try:
+        return zlib.decompressobj(wbits=31).decompress(raw, limit)
+    except zlib.error:
+        return b""
 
 
 def _list(document: Any, key: str, tree, rel: str) -> list | Reject:
@@ -213,22 +230,58 @@ def _list(document: Any, key: str, tree, rel: str) -> list | Reject:
     return document[key]
 
 
+class _Withheld(Exception):  # noqa: N818 -- not an error: a record left out on purpose
+    """A side file this record joins (its targets, history, status, filters or tags) was rejected: the record is
+    not loaded, so it keeps its previous state rather than take a version without that part (a rule that seems
+    to have lost its targets). The side file's own Reject is what gets quarantined."""
+
+
 def _records(kind: Kind, items: list, tree, rel: str, account_id: str, region: str,
              related: Callable[[dict], dict] = lambda o: {},
-             tags: Callable[[str], list] | None = None) -> Iterator[dict | Reject]:
+             tags: Callable[[str], list] | None = None,
+             may_hold_nul: Callable[[], bool] = lambda: True,
+             withheld: Callable[[], None] = lambda: None) -> Iterator[dict | Reject]:
+    # Items sharing an id cannot all be the detection: which one is real is unknown, so every copy is rejected
+    # and the detection keeps its previous state (its scope is not scanned that day), whatever the file's order.
+    problems: list[str | None] = []
+    ids: dict[str, list[int]] = {}
     for i, item in enumerate(items):
         missing = [k for k in kind.required if not isinstance(item, dict) or not item.get(k)]
+        native_id = None if missing else kind.native_id(item)
         if missing:
-            yield Reject(f"{tree.ref(rel)}#{kind.list_key}[{i}]", f"item lacks {', '.join(missing)}",
-                         json.dumps(item)[:2000])
+            problems.append(f"item lacks {', '.join(missing)}")
+        elif not isinstance(native_id, str) or not all(isinstance(item[k], str) for k in kind.required):
+            problems.append(f"item's {', '.join(k for k in kind.required if not isinstance(item[k], str)) or 'id'} "
+                            "is not a string")
+        else:
+            problems.append(None)
+            ids.setdefault(native_id, []).append(i)
+    for i, item in enumerate(items):
+        ref = f"{tree.ref(rel)}#{kind.list_key}[{i}]"
+        if problems[i]:
+            yield Reject(ref, problems[i], json.dumps(item)[:2000])
             continue
         native_id = kind.native_id(item)
-        found = tags(native_id) if tags else None
+        if len(ids[native_id]) > 1:
+            yield Reject(ref, f"duplicate id {native_id}: items {ids[native_id]} of {kind.list_key} share it, none "
+                              "is loaded (the detection keeps its previous state)", json.dumps(item)[:2000])
+            continue
+        try:
+            found = tags(native_id) if tags else None
+            joined = related(item)
+        except _Withheld:
+            withheld()
+            continue
         # as lib/aws/clients.with_tags: "Tags" only on a resource that has some
         api_object = {**item, "Tags": found} if found else item
-        yield {"provider": "aws", "service": kind.service, "detection_type": kind.detection_type,
-               "native_id": native_id, "name": kind.name(item), "region": region,
-               "account_id": account_id, "api_object": api_object, "related": related(item)}
+        record = {"provider": "aws", "service": kind.service, "detection_type": kind.detection_type,
+                  "native_id": native_id, "name": kind.name(item), "region": region,
+                  "account_id": account_id, "api_object": api_object, "related": joined}
+        where = nul_path(record) if may_hold_nul() else None  # after related(): it reads side files
+        if where:
+            yield Reject(ref, nul_reason(where), json.dumps(item)[:2000])
+            continue
+        yield record
 
 
 class Region:
@@ -243,6 +296,9 @@ class Region:
         # the tag file serves several scopes of the region: only one of them reports its problems
         self.report_tags = report_tags
         self._tags: dict[str, list] | None = None
+        self._tags_rejected = False
+        self.withheld = False  # some record was left out because a side file it joins was rejected (_Withheld)
+        self.nul_files: set[str] = set()  # stems whose text holds \u0000: their records are checked for NUL
         for name in files:
             stem = name.removesuffix(".gz").removesuffix(".json") if name.endswith((".json", ".json.gz")) else None
             if stem is None:
@@ -256,13 +312,14 @@ class Region:
     def list_of(self, stem: str, key: str) -> list | Reject | None:
         if stem not in self.files:
             return None
-        self.used.add(stem)
-        rel = self.base + self.files[stem]
-        return _list(_load(self.tree, rel), key, self.tree, rel)
+        return _list(self.document(stem), key, self.tree, self.rel(stem))
 
     def document(self, stem: str) -> Any | Reject:
         self.used.add(stem)
-        return _load(self.tree, self.base + self.files[stem])
+        document, has_nul = _load(self.tree, self.rel(stem))
+        if has_nul:
+            self.nul_files.add(stem)
+        return document
 
     def rel(self, stem: str) -> str:
         return self.base + self.files[stem]
@@ -273,7 +330,11 @@ class Region:
             yield items
         elif items:
             tags = self.tags_of if kind in TAGGED_KINDS and TAGS_FILE in self.files else None
-            yield from _records(kind, items, self.tree, self.rel(stem), self.account_id, self.region, related, tags)
+            yield from _records(kind, items, self.tree, self.rel(stem), self.account_id, self.region, related, tags,
+                                may_hold_nul=lambda: bool(self.nul_files), withheld=self._withhold)
+
+    def _withhold(self) -> None:
+        self.withheld = True
 
     def tags_of(self, arn: str) -> list:
         """The resource's tags from the region's tag file ([] when it lists none for that ARN)."""
@@ -283,6 +344,7 @@ class Region:
             if isinstance(items, Reject):
                 if self.report_tags:
                     self.rejects.append(items)
+                self._tags_rejected = True
                 items = []
             for i, item in enumerate(items or []):
                 if (isinstance(item, dict) and isinstance(item.get("ResourceARN"), str)
@@ -292,19 +354,21 @@ class Region:
                     self.rejects.append(Reject(f"{self.tree.ref(self.rel(TAGS_FILE))}#ResourceTagMappingList[{i}]",
                                                "item lacks ResourceARN or its Tags is not a list",
                                                json.dumps(item)[:2000]))
+        if self._tags_rejected:
+            raise _Withheld
         return self._tags.get(arn, [])
 
-    def joined(self, stem: str, key: str, by: str, pick: Callable[[dict], Any]) -> dict[str, list] | None:
-        """A side file joined onto records by name; None when absent or unreadable (rejected)."""
+    def joined(self, stem: str, key: str, by: str, pick: Callable[[dict], Any]) -> dict[str, list] | None | Reject:
+        """A side file joined onto records by name; None when absent, its Reject when unreadable (also recorded)."""
         items = self.list_of(stem, key)
         if items is None:
             return None
         if isinstance(items, Reject):
             self.rejects.append(items)
-            return None
+            return items
         joined: dict[str, list] = {}
         for item in items:
-            if isinstance(item, dict) and item.get(by):
+            if isinstance(item, dict) and isinstance(item.get(by), str):
                 joined.setdefault(item[by], []).append(pick(item))
         return joined
 
@@ -313,7 +377,11 @@ def _alarms(region: Region) -> Iterator[dict | Reject]:
     history = region.joined("cloudwatch-describe-alarm-history", "AlarmHistoryItems", "AlarmName",
                             lambda h: {"Timestamp": h.get("Timestamp"), "HistorySummary": h.get("HistorySummary")})
     if "cloudwatch-describe-alarms" in region.files:
-        related = (lambda o: {}) if history is None else (lambda o: {"alarm_history": history.get(o["AlarmName"], [])})
+        def related(alarm: dict) -> dict:
+            if isinstance(history, Reject):
+                raise _Withheld
+            return {} if history is None else {"alarm_history": history.get(alarm["AlarmName"], [])}
+
         yield from region.records(ALARMS, "cloudwatch-describe-alarms", related)
 
 
@@ -322,6 +390,8 @@ def _config_rules(region: Region) -> Iterator[dict | Reject]:
                            "ConfigRuleName", lambda s: s)
 
     def related(rule: dict) -> dict:
+        if isinstance(status, Reject):
+            raise _Withheld
         found = (status or {}).get(rule["ConfigRuleName"])
         return {"evaluation_status": found[0]} if found else {}
 
@@ -340,7 +410,7 @@ def _event_rules(region: Region) -> Iterator[dict | Reject]:
             targets = region.list_of(target_stem, "Targets")
             if isinstance(targets, Reject):
                 region.rejects.append(targets)
-                return {}
+                raise _Withheld
             return {"targets": targets}
 
         yield from region.records(EVENT_RULES, stem, related)
@@ -358,19 +428,25 @@ def _guardduty(region: Region) -> Iterator[dict | Reject]:
             yield Reject(ref, "expected a JSON object with 'Status' (aws guardduty get-detector)",
                          json.dumps(document)[:2000])
             continue
-        filters = []
+        filters, withheld = [], False
         for filter_stem in sorted(s for s in region.files if s.startswith(f"guardduty-get-filter.{detector_id}.")):
             found = region.document(filter_stem)
             if isinstance(found, dict) and found.get("Name"):
                 filters.append(found)
             else:
+                withheld = True
                 region.rejects.append(found if isinstance(found, Reject) else Reject(
                     region.tree.ref(region.rel(filter_stem)),
                     "expected a JSON object with 'Name' (aws guardduty get-filter)", json.dumps(found)[:2000]))
-        yield {"provider": "aws", "service": "guardduty", "detection_type": "guardduty_detector",
-               "native_id": detector_id, "name": detector_id, "region": region.region,
-               "account_id": region.account_id, "api_object": {**document, "DetectorId": detector_id},
-               "related": {"suppression_filters": filters}}
+        if withheld:
+            region.withheld = True
+            continue  # the detector keeps its previous state (see _Withheld)
+        record = {"provider": "aws", "service": "guardduty", "detection_type": "guardduty_detector",
+                  "native_id": detector_id, "name": detector_id, "region": region.region,
+                  "account_id": region.account_id, "api_object": {**document, "DetectorId": detector_id},
+                  "related": {"suppression_filters": filters}}
+        where = nul_path(record) if region.nul_files else None
+        yield Reject(ref, nul_reason(where), json.dumps(document)[:2000]) if where else record
 
 
 def _controls(region: Region) -> Iterator[dict | Reject]:
@@ -423,6 +499,7 @@ class Scope:
     digest: str | None  # None when the reader was not asked for digests (read_export)
     skipped: bool = False
     items: list = field(default_factory=list)  # records and Rejects; empty when skipped
+    incomplete: bool = False  # a record was left out because a side file it joins was rejected
 
     @property
     def key(self) -> str:
@@ -453,7 +530,12 @@ def _digest(contents: dict[str, bytes]) -> str:
 def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None = None) -> Iterator[Scope | Reject]:
     """The account's scopes, region by region. Given `known` (the previous scan's digests, possibly none),
     each scope is digested and one whose digest is `known[scope.key]` is not parsed; without it, nothing is
-    hashed."""
+    hashed. A Google Cloud project or Azure subscription is read by cloud_exports."""
+    from dagster_project.lib.sources import cloud_exports
+
+    if cloud_exports.provider_of(account_id):
+        yield from cloud_exports.read_scopes(tree, account_id, known)
+        return
     regions, files = tree.list_dir(f"accounts/{account_id}")
     for name in files:
         yield Reject(tree.ref(f"accounts/{account_id}/{name}"), "file outside a region directory")
@@ -479,8 +561,10 @@ def read_account_scopes(tree, account_id: str, known: Mapping[str, str] | None =
             if service and known and known.get(scope.key) == scope.digest:
                 scope.skipped = True
             else:
-                scope.items = list(read_region(Region(_Prefetched(tree, contents), account_id, region, names,
-                                                      report_tags=service == (tagged or [None])[0])))
+                reader = Region(_Prefetched(tree, contents), account_id, region, names,
+                                report_tags=service == (tagged or [None])[0])
+                scope.items = list(read_region(reader))
+                scope.incomplete = reader.withheld
             yield scope
 
 
@@ -493,7 +577,10 @@ def read_account(tree, account_id: str) -> Iterator[dict | Reject]:
 
 
 def accounts_in(tree) -> Iterator[str | Reject]:
-    """The export's account directories in id order (anything else there is rejected)."""
+    """The export's account directories in id order (anything else there is rejected), then its Google Cloud
+    projects and Azure subscriptions (cloud_exports)."""
+    from dagster_project.lib.sources import cloud_exports
+
     accounts, files = tree.list_dir("accounts")
     for name in files:
         yield Reject(tree.ref(f"accounts/{name}"), "file outside an account directory")
@@ -502,6 +589,7 @@ def accounts_in(tree) -> Iterator[str | Reject]:
             yield Reject(tree.ref(f"accounts/{account_id}"), "directory name is not a 12-digit AWS account id")
             continue
         yield account_id
+    yield from cloud_exports.accounts_in(tree)
 
 
 def read_export(export_dir: Path | str) -> Iterator[dict | Reject]:

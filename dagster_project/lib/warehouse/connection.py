@@ -27,6 +27,7 @@ class Target:
     url: str  # the warehouse database
     dagster_url: str  # the Dagster instance's storage
     embedded: bool
+    recovered: str | None = None  # the embedded server recovered from an unclean shutdown when it was started
 
     def describe(self) -> str:
         where = "embedded PostgreSQL" if self.embedded else "external PostgreSQL"
@@ -35,8 +36,11 @@ class Target:
 
 def redact(url: str) -> str:
     """Never print a password: postgresql://user:secret@host -> postgresql://user:***@host."""
-    url = re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
-    return re.sub(r"(password=)[^&\s]+", r"\1***", url)
+    # up to the last '@' of the authority: a password may hold an unescaped '@' (check_database_url refuses it,
+    # but a URL from elsewhere may not have been checked)
+    url = re.sub(r"(//[^:/@]*:)[^?]*@", r"\1***@", url)
+    url = re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]+)", r"\1***", url)
+    return url
 
 
 def _where(url: str) -> str:
@@ -49,6 +53,9 @@ def _where(url: str) -> str:
 def explain(exc: psycopg.Error, url: str, variable: str) -> WarehouseConfigError:
     """Turn a driver error into one line naming what is wrong and what to set."""
     text = str(exc).strip()
+    password = conninfo.conninfo_to_dict(url).get("password") or os.environ.get("PGPASSWORD")
+    if password:
+        text = text.replace(password, "***")
     where = _where(url)
     user = conninfo.conninfo_to_dict(url).get("user") or os.environ.get("PGUSER") or "(default user)"
     if "password authentication failed" in text or "no password supplied" in text:
@@ -64,7 +71,26 @@ def explain(exc: psycopg.Error, url: str, variable: str) -> WarehouseConfigError
     return WarehouseConfigError(msg)
 
 
+SERVER_GONE = ("server closed the connection unexpectedly", "terminating connection because of crash",
+               "unexpected postmaster exit", "terminating connection due to administrator command",
+               "the database system is in recovery mode", "the database system is shutting down",
+               "consuming input failed", "connection is lost", "the connection is closed")
+
+
+def server_gone(exc: BaseException) -> bool:
+    """Whether an error means the server went away mid-session (crash, kill, restart), not a bad statement."""
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) and any(
+        k in str(exc) for k in SERVER_GONE)
+
+
+LOST_SERVER = ("the PostgreSQL server went away during this step ({detail}): nothing this step had not committed "
+               "was kept, and committed data is safe (PostgreSQL replays its write-ahead log on restart). Re-run "
+               "the day: `dcv run`/`make` restarts the embedded server, which recovers by itself; an external "
+               "server is restarted by its operator")
+
+
 def connect(url: str, *, variable: str = "DCV_DATABASE_URL", autocommit: bool = False, **kwargs) -> psycopg.Connection:
+    settings_mod.check_database_url(url, variable)
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=5, **kwargs)
     except psycopg.OperationalError as exc:
@@ -83,6 +109,19 @@ def ensure_database(server_url: str, database: str) -> None:
         exists = conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(database)))
+
+
+# Databases of the embedded server that only its superuser uses: PUBLIC (so bi_reader) may not connect to them.
+# The warehouse's own grants are migration 0016's.
+PRIVATE_DATABASES = (settings_mod.DAGSTER_DB, "postgres", "template1")
+
+
+def lock_other_databases(server_url: str) -> None:
+    """Revoke PUBLIC's CONNECT and TEMPORARY on the embedded server's other databases (idempotent)."""
+    with connect(server_url, autocommit=True) as conn:
+        present = conn.execute("select datname from pg_database where datname = any(%s)", (list(PRIVATE_DATABASES),))
+        for (name,) in present.fetchall():
+            conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(name)))
 
 
 def recreate_database(url: str, database: str) -> str:
@@ -104,7 +143,10 @@ def resolve(cfg: settings_mod.Settings | None = None, *, start: bool = True) -> 
     cfg = cfg or settings_mod.load()
     if not cfg.embedded:
         assert cfg.database_url is not None
-        dagster_url = os.environ.get("DCV_DAGSTER_DATABASE_URL") or cfg.database_url
+        dagster_url = cfg.database_url
+        if os.environ.get("DCV_DAGSTER_DATABASE_URL"):
+            dagster_url = settings_mod.check_database_url(os.environ["DCV_DAGSTER_DATABASE_URL"],
+                                                          "DCV_DAGSTER_DATABASE_URL")
         return Target(url=cfg.database_url, dagster_url=dagster_url, embedded=False)
     server = (embedded.start(cfg.pgdata, cfg.pg_port, settings_mod.DEFAULT_PG_PORT) if start
               else embedded.status(cfg.pgdata))
@@ -112,8 +154,9 @@ def resolve(cfg: settings_mod.Settings | None = None, *, start: bool = True) -> 
         raise WarehouseConfigError(f"the embedded PostgreSQL under {cfg.pgdata} is not running: run `make db-start`")
     for name in (settings_mod.WAREHOUSE_DB, settings_mod.DAGSTER_DB):
         ensure_database(server.url("postgres"), name)
+    lock_other_databases(server.url("postgres"))
     return Target(url=server.url(settings_mod.WAREHOUSE_DB), dagster_url=server.url(settings_mod.DAGSTER_DB),
-                  embedded=True)
+                  embedded=True, recovered=server.recovered)
 
 
 def sqlalchemy_url(url: str) -> str:

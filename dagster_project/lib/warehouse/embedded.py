@@ -41,6 +41,7 @@ class RunningServer:
     pgdata: Path
     port: int
     pid: int
+    recovered: str | None = None  # set when this start found an unclean shutdown and PostgreSQL recovered
 
     def url(self, database: str) -> str:
         # The unix socket lives in the data directory; libpq takes its directory as `host`.
@@ -159,6 +160,9 @@ def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> R
               "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"])
     port = _choose_port(pgdata, port, default_port)
     log = pgdata / "server.log"
+    # a pid file without its server: the last one died without shutting down (crash, kill -9, power loss)
+    unclean = (pgdata / "postmaster.pid").exists()
+    log_offset = log.stat().st_size if log.exists() else 0
     options = f"-h 127.0.0.1 -p {port} -k {pgdata} -c fsync=on -c max_connections=200 {TUNING}"
     try:
         _run([str(bin_path("pg_ctl")), "-D", str(pgdata), "-w", "-t", "60", "-l", str(log), "-o", options, "start"])
@@ -169,7 +173,29 @@ def start(pgdata: Path, port: int | None = None, default_port: int = 54329) -> R
     if running is None:
         raise EmbeddedServerError(f"PostgreSQL started but wrote no postmaster.pid; see {log}")
     _write_as_server_user(pgdata / "dcv_port", str(port))
+    if unclean:
+        running = RunningServer(pgdata, running.port, running.pid, recovery_note(pgdata, log, log_offset))
     return running
+
+
+# what PostgreSQL logs when it starts after an unclean shutdown (crash recovery replays the write-ahead log)
+RECOVERY_LINES = ("not properly shut down", "automatic recovery", "redo done", "redo starts", "interrupted")
+
+
+def recovery_note(pgdata: Path, log: Path, offset: int) -> str:
+    """One line for a person: the server had died, what PostgreSQL did about it, and what to do."""
+    try:
+        with log.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        lines = []
+    said = [line.split("LOG:", 1)[-1].split(" system usage:")[0].strip() for line in lines
+            if any(k in line for k in RECOVERY_LINES)]
+    did = "; ".join(said[-2:]) if said else "it started from its last checkpoint"
+    return (f"the embedded PostgreSQL under {pgdata} had stopped without a clean shutdown (a crash, kill -9 or "
+            f"power loss) and ran crash recovery on this start ({did}): every committed transaction is kept and "
+            "anything uncommitted was rolled back; re-run the day(s) whose run was interrupted")
 
 
 def _write_as_server_user(path: Path, text: str) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from dagster_project.lib.warehouse.storable import escape_nul
+
 MAX_QUARANTINE_PAYLOAD = 20_000
 
 
@@ -54,8 +56,10 @@ def replace_rows(conn: psycopg.Connection, table: str, match: Mapping[str, Any],
 
 def quarantine(conn: psycopg.Connection, source: str, partition_date: date | None,
                rejects: Iterable[tuple[str, str, str | None]]) -> int:
-    """Record rejected inputs (object_ref, reason, payload); replaces earlier rejects of the same load."""
-    rows = [(source, partition_date, ref, reason, (payload or "")[:MAX_QUARANTINE_PAYLOAD] or None)
+    """Record rejected inputs (object_ref, reason, payload); replaces earlier rejects of the same load. A NUL
+    character (a binary excerpt, a truncated gzip) is stored escaped as `\\x00`: PostgreSQL text cannot hold one."""
+    rows = [(source, partition_date, escape_nul(ref), escape_nul(reason),
+             escape_nul((payload or "")[:MAX_QUARANTINE_PAYLOAD]) or None)
             for ref, reason, payload in rejects]
     with conn.transaction():
         if partition_date is None:

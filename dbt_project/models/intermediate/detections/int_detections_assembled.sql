@@ -67,7 +67,7 @@ from with_ids as v
 inner join {{ ref('detection_services') }} as services on v.service = services.service_name
 inner join {{ ref('detection_types') }} as types on v.detection_type = types.type_name
 left join {{ ref('accounts') }} as accounts
-    on v.account_identifier = accounts.account_identifier and accounts.provider_id = 1
+    on v.account_identifier = accounts.account_identifier
 left join attributes
     on
         v.account_identifier = nullif(attributes.account_id, '')

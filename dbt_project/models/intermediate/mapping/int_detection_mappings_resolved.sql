@@ -14,7 +14,7 @@ detections as (
     select
         id,
         detection_key,
-        'aws' as provider,
+        {{ account_provider('account_identifier') }} as provider,
         coalesce(account_identifier, '') as account_identifier,
         native_id,
         content_hash,

@@ -28,7 +28,7 @@ listed as (
 
 scanned as (
     select
-        'aws' as provider,
+        {{ account_provider('account_identifier') }} as provider,
         account_identifier,
         min(started_at) as first_seen,
         max(started_at) as last_seen,

@@ -45,19 +45,53 @@ live as (
             when types.type_name = 'event_rule'
                 then jsonb_array_length(coalesce(d.raw_config -> 'related' -> 'targets', '[]')) = 0
         end as has_no_targets,
-        -- why an alarm cannot alert anyone (null when it can): the link a metric filter's coverage hangs on
+        -- why an alarm (or a Google Cloud alert policy) cannot alert anyone (null when it can): the link a metric
+        -- filter's (or log-based metric's) coverage hangs on
         case
+            when types.type_name = 'alert_policy'
+                then
+                    case
+                        when (d.raw_config -> 'api_object' ->> 'enabled') = 'false'
+                            then 'alert policy is disabled (enabled=false)'
+                        when jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'notificationChannels', '[]')) = 0
+                            then 'alert policy has no notification channels'
+                        when
+                            d.raw_config -> 'related' ? 'notification_channels'
+                            and not jsonb_path_exists(
+                                d.raw_config -> 'related' -> 'notification_channels', '$[*] ? (@.enabled == true)'
+                            )
+                            then 'none of its notification channels is enabled'
+                    end
             when types.type_name <> 'metric_alarm' then null
             when (d.raw_config -> 'api_object' ->> 'ActionsEnabled') = 'false'
                 then 'alarm actions are disabled (ActionsEnabled=false)'
             when jsonb_array_length(coalesce(d.raw_config -> 'api_object' -> 'AlarmActions', '[]')) = 0
                 then 'alarm has no actions'
         end as cannot_alert,
+        -- an Azure Monitor alert notifies through its action groups: none, or none enabled, alerts nobody
+        case
+            when types.type_name in ('activity_log_alert', 'scheduled_query_rule') then
+                case
+                    when
+                        jsonb_array_length(coalesce(
+                            d.raw_config -> 'api_object' -> 'actions' -> 'actionGroups',
+                            d.raw_config -> 'api_object' -> 'properties' -> 'actions' -> 'actionGroups', '[]'
+                        )) = 0
+                        then 'alert has no action groups'
+                    when
+                        d.raw_config -> 'related' ? 'action_groups'
+                        and not jsonb_path_exists(
+                            d.raw_config -> 'related' -> 'action_groups',
+                            '$[*] ? (@.enabled == true || @.properties.enabled == true)'
+                        )
+                        then 'none of its action groups is enabled'
+                end
+        end as cannot_notify,
         d.name,
         -- the metric an alarm watches and those a filter feeds, each as one key (metric_key): a filter is broken
         -- when no alarm in its account and region watches any metric it feeds
         case
-            when types.type_name = 'metric_alarm'
+            when types.type_name in ('metric_alarm', 'alert_policy')
                 then {{ alarm_metric_key('d') }}
         end as watched_metric,
         case
@@ -68,6 +102,9 @@ live as (
                     from jsonb_array_elements(coalesce(d.raw_config -> 'api_object' -> 'metricTransformations', '[]'))
                         as m (t)
                 )
+            when types.type_name = 'log_metric'
+                then array[{{ metric_key('d.account_id', 'd.region', "'logging.googleapis.com/user'",
+                                         "regexp_replace(d.raw_config -> 'api_object' ->> 'name', '^.*/', '')") }}]
         end as metric_keys,
         case
             when
@@ -106,7 +143,7 @@ watched as (
         where known.watched_metric in (
             select unnest(live.metric_keys) as metric_key
             from live
-            where live.detection_type = 'metric_filter'
+            where live.detection_type in ('metric_filter', 'log_metric')
         )
     {% endif %}
 ),
@@ -124,7 +161,7 @@ filter_metrics as (
     from live
     cross join lateral unnest(live.metric_keys) as fed (metric_key)
     left join watched on fed.metric_key = watched.watched_metric
-    where live.detection_type = 'metric_filter'
+    where live.detection_type in ('metric_filter', 'log_metric')
     group by live.id
 ),
 
@@ -189,14 +226,20 @@ checks as (
             case when live.status = 'disabled' then 'broken: detection is disabled' end,
             case when live.has_no_targets then 'broken: EventBridge rule has no targets' end,
             case
+                when filter_metrics.has_alarm is false and live.detection_type = 'log_metric'
+                    then 'broken: log-based metric feeds no alert policy'
                 when filter_metrics.has_alarm is false
                     then 'broken: metric filter feeds a metric no alarm watches'
             end,
             case
+                when filter_metrics.has_alarm and not filter_metrics.has_alerting_alarm and live.detection_type = 'log_metric'
+                    then 'broken: no alert policy on its metric can alert: ' || filter_metrics.silent_alarms
                 when filter_metrics.has_alarm and not filter_metrics.has_alerting_alarm
                     then 'broken: no alarm on its metric can alert: ' || filter_metrics.silent_alarms
             end,
-            case when live.cannot_alert is not null then 'broken: ' || live.cannot_alert end,
+            -- a disabled policy is already named by 'detection is disabled'
+            case when live.cannot_alert is not null and live.status <> 'disabled' then 'broken: ' || live.cannot_alert end,
+            case when live.cannot_notify is not null then 'broken: ' || live.cannot_notify end,
             case
                 when deprecations.past_end_of_life
                     then 'broken: uses an API past its end of life: ' || array_to_string(deprecations.deprecated_apis, ', ')

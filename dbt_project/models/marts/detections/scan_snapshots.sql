@@ -95,7 +95,7 @@ select
     scans.errors
 from scans
 left join {{ ref('accounts') }} as accounts
-    on scans.account_identifier = accounts.account_identifier and accounts.provider_id = 1
+    on scans.account_identifier = accounts.account_identifier
 left join changes
     on
         scans.collection_source = changes.collection_source

@@ -53,6 +53,13 @@ service_signals as (
     where signal_type = 'service' and signal_qualifier = 'exact' {{ in_batch }}
 ),
 
+like_signals as (
+    -- Google Cloud and Azure name patterns (a method name tested with ':' or a wildcard, an operation with
+    -- startswith/contains): a SQL LIKE pattern the parser wrote, escaped
+    select * from {{ ref('stg_detections__signals') }}
+    where signal_qualifier = 'like' {{ in_batch }}
+),
+
 metric_signals as (
     select * from {{ ref('stg_detections__signals') }}
     where signal_type = 'metric' {{ in_batch }}
@@ -124,6 +131,18 @@ matched as (
         on
             indicators.indicator_type = 'api_call'
             and signals.signal_value = split_part(indicators.indicator_value, ':', 1)
+    union all
+    -- a pattern covers every name it admits, as a prefix does (0.75)
+    select
+        signals.content_hash,
+        indicators.id,
+        0.75,
+        signals.signal_type || ':' || signals.signal_value
+    from like_signals as signals
+    inner join indicators
+        on
+            signals.signal_type = indicators.indicator_type
+            and indicators.indicator_value like signals.signal_value
     union all
     select
         signals.content_hash,

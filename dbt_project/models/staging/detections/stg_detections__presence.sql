@@ -2,7 +2,7 @@
 -- that reads it, so a join through it could not use the raw table's indexes (docs/decisions.md).
 select
     source as collection_source,
-    'aws' as provider,
+    {{ account_provider('account_id') }} as provider,
     nullif(account_id, '') as account_identifier,
     nullif(region, '') as region,
     service,

@@ -1,0 +1,53 @@
+"""The Google Cloud and Azure corpora as what a project or subscription would hold: built from the rules' logic
+alone, never their labels (lib/evaluation/providers.py)."""
+
+import json
+
+import pytest
+
+from dagster_project.lib.evaluation import providers
+from dagster_project.lib.parsing import parse
+
+SIGMA_GCP = {"selection": {"gcp.audit.method_name|endswith": [".serviceAccounts.disable", ".serviceAccounts.delete"]},
+             "filter": {"protoPayload.serviceName": "iam.googleapis.com"}, "condition": "selection and not filter"}
+SIGMA_AZURE = {"selection": {"operationName": ["MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE"]},
+               "keywords": ["anything"], "condition": "selection or keywords"}
+
+
+def _methods(record):
+    return {(s.value, s.qualifier) for s in parse(record["detection_type"], record).signals
+            if s.signal_type in ("method", "operation")}
+
+
+def test_sigma_gcp_rules_become_log_metric_filters_without_negated_selections():
+    text = providers.logging_filter(providers.sigma_tests(SIGMA_GCP))
+    # a Logging string literal escapes its backslashes: the regular expression is \.serviceAccounts\.disable$
+    assert text == r'(protoPayload.methodName=~"\\.serviceAccounts\\.disable$" OR ' \
+                   r'protoPayload.methodName=~"\\.serviceAccounts\\.delete$")'
+    record = {"detection_type": "log_metric", "api_object": {"name": "m", "filter": text}}
+    assert _methods(record) == {("%.serviceaccounts.disable", "like"), ("%.serviceaccounts.delete", "like")}
+
+
+def test_sigma_azure_rules_become_kql_on_the_operation_name():
+    query = providers.kql_query(providers.sigma_tests(SIGMA_AZURE), "AzureActivity")
+    assert query == 'AzureActivity\n| where OperationNameValue in~ ("MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/SECURITYRULES/WRITE")'
+
+
+def test_csa_like_patterns_become_regular_expressions_the_parser_reads_back():
+    text = providers.csa_filter([("protoPayload.methodName", ["like"], ["google.iam.admin.%.SetIAMPolicy"]),
+                                 ("resource.type", [], ["project", "folder"])])
+    record = {"detection_type": "log_metric", "api_object": {"name": "m", "filter": text}}
+    assert _methods(record) == {("google.iam.admin.%.setiampolicy", "like")}
+
+
+@pytest.mark.parametrize("corpus", sorted(providers.CORPORA))
+def test_corpus_records_carry_no_labels(shared_dir, corpus):
+    _, _, relative = providers.CORPORA[corpus]
+    if not (shared_dir / relative).is_dir():
+        pytest.skip(f"{relative} not in DCV_SHARED")
+    records, labels = providers.corpus_records(corpus, shared_dir / relative)
+    assert records and len(records) == len(labels)
+    assert sum(1 for tags in labels.values() if tags) >= 7
+    for record in records:
+        text = json.dumps(record["api_object"]).lower()
+        assert "attack." not in text and '"t1' not in text and "tags" not in text
