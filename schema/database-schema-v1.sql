@@ -307,6 +307,13 @@ CREATE TABLE intermediate.int_mapping_inputs_fingerprinted (
     mapping_knowledge text
 );
 
+CREATE TABLE intermediate.int_replay_alerting_patterns (
+    account_id uuid,
+    pattern_id uuid,
+    detections bigint,
+    detection_names character varying[]
+);
+
 CREATE TABLE intermediate.int_stratus_event_techniques (
     provider text,
     event_source text,
@@ -626,6 +633,22 @@ CREATE TABLE marts.detection_logic (
     CONSTRAINT detection_logic_severity_check CHECK (((severity)::text = ANY ((ARRAY['critical'::character varying, 'high'::character varying, 'medium'::character varying, 'low'::character varying, 'info'::character varying])::text[])))
 );
 
+CREATE TABLE marts.detection_mapping_validations (
+    mapping_id uuid,
+    detection_id uuid,
+    technique_id bigint,
+    attack_technique_id character varying(20),
+    mapping_status character varying(20),
+    validation_status character varying(20),
+    validation_method character varying(50),
+    validated_by character varying(255),
+    validated_at timestamp without time zone,
+    technique_scenarios bigint,
+    scenarios_fired integer,
+    firing_scenarios text[],
+    replay_note text
+);
+
 CREATE TABLE marts.detection_mappings (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     detection_id uuid NOT NULL,
@@ -642,6 +665,14 @@ CREATE TABLE marts.detection_mappings (
     CONSTRAINT detection_mappings_confidence_score_check CHECK (((confidence_score >= (0)::numeric) AND (confidence_score <= (1)::numeric))),
     CONSTRAINT detection_mappings_mapping_method_check CHECK (((mapping_method)::text = ANY ((ARRAY['manual'::character varying, 'pattern_match'::character varying, 'vendor_mapping'::character varying, 'declared'::character varying, 'nlp'::character varying, 'ml_inference'::character varying])::text[]))),
     CONSTRAINT detection_mappings_validation_status_check CHECK (((validation_status)::text = ANY ((ARRAY['validated'::character varying, 'pending'::character varying, 'disputed'::character varying])::text[])))
+);
+
+CREATE TABLE marts.detection_replay_results (
+    detection_id uuid,
+    account_id uuid,
+    scenario_key character varying(300),
+    matched_records integer[],
+    matched_event_names text[]
 );
 
 CREATE TABLE marts.detection_services (
@@ -763,6 +794,67 @@ CREATE TABLE marts.mitre_versions (
     version_sort integer[],
     activated_by text,
     activated_at timestamp with time zone
+);
+
+CREATE TABLE marts.replay_incident_steps (
+    account_id uuid,
+    incident_link character varying(500),
+    incident_name character varying(500),
+    scenario_key character varying(300),
+    step_name character varying(300),
+    technique_ids text[],
+    caught boolean,
+    catching_detections integer,
+    caught_by character varying[]
+);
+
+CREATE TABLE marts.replay_scenario_records (
+    scenario_key character varying(300),
+    ordinal integer,
+    event_source character varying(200),
+    event_name character varying(200),
+    event_time character varying(40),
+    error_code character varying(200),
+    user_identity_arn character varying(500),
+    source_file text,
+    record jsonb
+);
+
+CREATE TABLE marts.replay_scenario_techniques (
+    scenario_key character varying(300),
+    technique_id bigint,
+    attack_technique_id character varying(20)
+);
+
+CREATE TABLE marts.replay_scenarios (
+    scenario_key character varying(300),
+    scenario_source character varying(100),
+    scenario_name character varying(300),
+    description text,
+    technique_ids text[],
+    event_names text[],
+    record_count integer,
+    incident_count integer,
+    incidents jsonb,
+    licence text,
+    upstream text,
+    source_files text[],
+    provenance jsonb,
+    loaded_at timestamp with time zone
+);
+
+CREATE TABLE marts.replay_technique_coverage (
+    account_id uuid,
+    technique_id bigint,
+    attack_technique_id character varying(20),
+    claimed_covered boolean,
+    scenario_count integer,
+    replay_confirmed boolean,
+    firing_detections integer,
+    scenarios_fired integer,
+    firing_detection_names character varying[],
+    replay_status character varying(30),
+    scan_day timestamp without time zone
 );
 
 CREATE TABLE marts.review_state_remapped (
@@ -924,6 +1016,12 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
             count(*) AS total_techniques
            FROM __dbt__cte__int_techniques_scoped
           GROUP BY __dbt__cte__int_techniques_scoped.provider_id
+        ), replay AS NOT MATERIALIZED (
+         SELECT replay_technique_coverage.account_id,
+            count(*) FILTER (WHERE replay_technique_coverage.replay_confirmed) AS replay_confirmed_techniques,
+            count(*) FILTER (WHERE ((replay_technique_coverage.replay_status)::text = 'not_confirmed'::text)) AS claimed_not_confirmed_techniques
+           FROM marts.replay_technique_coverage
+          GROUP BY replay_technique_coverage.account_id
         ), enabled AS (
          SELECT detections.account_id,
             count(*) AS total_detections
@@ -937,12 +1035,15 @@ CREATE VIEW marts.v_account_coverage WITH (security_invoker='true') AS
     COALESCE(covered.covered_techniques, (0)::bigint) AS covered_techniques,
     scope.total_techniques,
     round(((100.0 * (COALESCE(covered.covered_techniques, (0)::bigint))::numeric) / (NULLIF(scope.total_techniques, 0))::numeric), 2) AS coverage_percentage,
-    latest.calculated_at
-   FROM ((((marts.accounts a
+    latest.calculated_at,
+    COALESCE(replay.replay_confirmed_techniques, (0)::bigint) AS replay_confirmed_techniques,
+    COALESCE(replay.claimed_not_confirmed_techniques, (0)::bigint) AS claimed_not_confirmed_techniques
+   FROM (((((marts.accounts a
      LEFT JOIN latest ON ((a.id = latest.account_id)))
      LEFT JOIN covered ON ((a.id = covered.account_id)))
      LEFT JOIN scope ON ((a.provider_id = scope.provider_id)))
-     LEFT JOIN enabled ON ((a.id = enabled.account_id)));
+     LEFT JOIN enabled ON ((a.id = enabled.account_id)))
+     LEFT JOIN replay ON ((a.id = replay.account_id)));
 
 CREATE VIEW marts.v_coverage_gaps_current WITH (security_invoker='true') AS
  SELECT g.account_id,
@@ -1130,6 +1231,62 @@ CREATE SEQUENCE raw.quarantine_id_seq
     CACHE 1;
 
 ALTER SEQUENCE raw.quarantine_id_seq OWNED BY raw.quarantine.id;
+
+CREATE TABLE raw.replay_contents (
+    content_hash text NOT NULL,
+    pattern_id uuid,
+    note text,
+    replay_version text NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE raw.replay_pattern_matches (
+    pattern_id uuid NOT NULL,
+    scenario_key text NOT NULL,
+    record_ordinals integer[] NOT NULL
+);
+
+CREATE TABLE raw.replay_patterns (
+    pattern_id uuid NOT NULL,
+    matcher text NOT NULL,
+    pattern text NOT NULL,
+    error text,
+    matcher_version text NOT NULL,
+    replayed_through bigint DEFAULT 0 NOT NULL,
+    replayed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT replay_patterns_matcher_check CHECK ((matcher = ANY (ARRAY['event_pattern'::text, 'filter_pattern'::text])))
+);
+
+CREATE SEQUENCE raw.replay_scenario_load_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+CREATE TABLE raw.replay_scenario_records (
+    scenario_key text NOT NULL,
+    ordinal integer NOT NULL,
+    source_file text NOT NULL,
+    event_source text NOT NULL,
+    event_name text NOT NULL,
+    record jsonb NOT NULL
+);
+
+CREATE TABLE raw.replay_scenarios (
+    scenario_key text NOT NULL,
+    scenario_source text NOT NULL,
+    name text NOT NULL,
+    description text,
+    technique_ids text[] NOT NULL,
+    incidents jsonb DEFAULT '[]'::jsonb NOT NULL,
+    source_files text[] NOT NULL,
+    provenance jsonb NOT NULL,
+    sha256 text NOT NULL,
+    record_count integer NOT NULL,
+    load_seq bigint DEFAULT nextval('raw.replay_scenario_load_seq'::regclass) NOT NULL,
+    loaded_at timestamp with time zone DEFAULT now() NOT NULL
+);
 
 CREATE TABLE raw.scans (
     scan_id uuid NOT NULL,
@@ -1876,6 +2033,54 @@ CREATE VIEW staging.stg_raw__org_accounts AS
     collected_at
    FROM renamed;
 
+CREATE VIEW staging.stg_replay__contents AS
+ SELECT content_hash,
+    pattern_id,
+    note AS replay_note,
+    replayed_at
+   FROM raw.replay_contents;
+
+CREATE VIEW staging.stg_replay__pattern_matches AS
+ SELECT pattern_id,
+    scenario_key,
+    record_ordinals
+   FROM raw.replay_pattern_matches;
+
+CREATE VIEW staging.stg_replay__patterns AS
+ SELECT pattern_id,
+    matcher,
+    pattern,
+    error AS pattern_error,
+    matcher_version,
+    replayed_through,
+    replayed_at
+   FROM raw.replay_patterns;
+
+CREATE VIEW staging.stg_replay__scenario_records AS
+ SELECT scenario_key,
+    ordinal,
+    source_file,
+    event_source,
+    event_name,
+    record
+   FROM raw.replay_scenario_records;
+
+CREATE VIEW staging.stg_replay__scenarios AS
+ SELECT scenario_key,
+    scenario_source,
+    name AS scenario_name,
+    description,
+    technique_ids,
+    incidents,
+    source_files,
+    (provenance ->> 'licence'::text) AS licence,
+    (provenance ->> 'upstream'::text) AS upstream,
+    provenance,
+    record_count,
+    load_seq,
+    loaded_at
+   FROM raw.replay_scenarios;
+
 ALTER TABLE ONLY app.attack_activation_log ALTER COLUMN id SET DEFAULT nextval('app.attack_activation_log_id_seq'::regclass);
 
 ALTER TABLE ONLY raw.quarantine ALTER COLUMN id SET DEFAULT nextval('raw.quarantine_id_seq'::regclass);
@@ -2078,6 +2283,21 @@ ALTER TABLE ONLY raw.org_accounts
 ALTER TABLE ONLY raw.quarantine
     ADD CONSTRAINT quarantine_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_pkey PRIMARY KEY (content_hash);
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_pkey PRIMARY KEY (pattern_id, scenario_key);
+
+ALTER TABLE ONLY raw.replay_patterns
+    ADD CONSTRAINT replay_patterns_pkey PRIMARY KEY (pattern_id);
+
+ALTER TABLE ONLY raw.replay_scenario_records
+    ADD CONSTRAINT replay_scenario_records_pkey PRIMARY KEY (scenario_key, ordinal);
+
+ALTER TABLE ONLY raw.replay_scenarios
+    ADD CONSTRAINT replay_scenarios_pkey PRIMARY KEY (scenario_key);
+
 ALTER TABLE ONLY raw.scans
     ADD CONSTRAINT scans_partition_date_source_account_id_key UNIQUE (partition_date, source, account_id);
 
@@ -2204,6 +2424,21 @@ ALTER TABLE ONLY raw.declared_mappings
 ALTER TABLE ONLY raw.knowledge_objects
     ADD CONSTRAINT knowledge_objects_source_file_fkey FOREIGN KEY (source_file) REFERENCES raw.knowledge_documents(source_file) ON DELETE CASCADE;
 
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_content_hash_fkey FOREIGN KEY (content_hash) REFERENCES raw.detection_contents(content_hash) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_contents
+    ADD CONSTRAINT replay_contents_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id);
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES raw.replay_patterns(pattern_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_pattern_matches
+    ADD CONSTRAINT replay_pattern_matches_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
+
+ALTER TABLE ONLY raw.replay_scenario_records
+    ADD CONSTRAINT replay_scenario_records_scenario_key_fkey FOREIGN KEY (scenario_key) REFERENCES raw.replay_scenarios(scenario_key) ON DELETE CASCADE;
+
 CREATE POLICY own_tenancy ON app.tenants FOR SELECT TO bi_tenant USING ((role_name IN ( SELECT pg_roles.rolname
    FROM pg_roles
   WHERE pg_has_role(pg_roles.oid, 'usage'::text))));
@@ -2230,9 +2465,17 @@ CREATE POLICY all_organizations ON marts.detection_health_findings FOR SELECT TO
 
 CREATE POLICY all_organizations ON marts.detection_logic FOR SELECT TO bi_reader USING (true);
 
+CREATE POLICY all_organizations ON marts.detection_mapping_validations FOR SELECT TO bi_reader USING (true);
+
 CREATE POLICY all_organizations ON marts.detection_mappings FOR SELECT TO bi_reader USING (true);
 
+CREATE POLICY all_organizations ON marts.detection_replay_results FOR SELECT TO bi_reader USING (true);
+
 CREATE POLICY all_organizations ON marts.detections FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.replay_incident_steps FOR SELECT TO bi_reader USING (true);
+
+CREATE POLICY all_organizations ON marts.replay_technique_coverage FOR SELECT TO bi_reader USING (true);
 
 CREATE POLICY all_organizations ON marts.scan_snapshots FOR SELECT TO bi_reader USING (true);
 
@@ -2254,7 +2497,11 @@ ALTER TABLE marts.detection_health_findings ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detection_logic ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE marts.detection_mapping_validations ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE marts.detection_mappings ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.detection_replay_results ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.detections ENABLE ROW LEVEL SECURITY;
 
@@ -2264,7 +2511,13 @@ CREATE POLICY own_organization_5234b320 ON marts.detection_deprecation_impact FO
 CREATE POLICY own_organization_5234b320 ON marts.detection_logic FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
+CREATE POLICY own_organization_5234b320 ON marts.detection_mapping_validations FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
 CREATE POLICY own_organization_5234b320 ON marts.detection_mappings FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
+   FROM app.tenant_detection_ids() id(id))));
+
+CREATE POLICY own_organization_5234b320 ON marts.detection_replay_results FOR SELECT TO bi_tenant USING ((detection_id IN ( SELECT id.id
    FROM app.tenant_detection_ids() id(id))));
 
 CREATE POLICY own_organization_a92c3846 ON marts.accounts FOR SELECT TO bi_tenant USING (((organization_id)::text IN ( SELECT t.organization_id
@@ -2288,7 +2541,15 @@ CREATE POLICY own_organization_d5e459ab ON marts.detection_health_findings FOR S
 
 CREATE POLICY own_organization_d5e459ab ON marts.detections FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
 
+CREATE POLICY own_organization_d5e459ab ON marts.replay_incident_steps FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+CREATE POLICY own_organization_d5e459ab ON marts.replay_technique_coverage FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
 CREATE POLICY own_organization_d5e459ab ON marts.scan_snapshots FOR SELECT TO bi_tenant USING ((account_id = ANY (( SELECT app.tenant_account_ids() AS tenant_account_ids)::uuid[])));
+
+ALTER TABLE marts.replay_incident_steps ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE marts.replay_technique_coverage ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE marts.scan_snapshots ENABLE ROW LEVEL SECURITY;
 
@@ -2383,8 +2644,14 @@ GRANT SELECT ON TABLE marts.detection_health TO bi_tenant;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_logic TO bi_tenant;
 
+GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_mapping_validations TO bi_tenant;
+
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_mappings TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.detection_replay_results TO bi_reader;
+GRANT SELECT ON TABLE marts.detection_replay_results TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.detection_services TO bi_reader;
 GRANT SELECT ON TABLE marts.detection_services TO bi_tenant;
@@ -2409,6 +2676,21 @@ GRANT SELECT ON TABLE marts.mitre_version_diff TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_reader;
 GRANT SELECT ON TABLE marts.mitre_versions TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_incident_steps TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenario_records TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenario_techniques TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_scenarios TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_scenarios TO bi_tenant;
+
+GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_reader;
+GRANT SELECT ON TABLE marts.replay_technique_coverage TO bi_tenant;
 
 GRANT SELECT ON TABLE marts.review_state_remapped TO bi_reader;
 
@@ -2487,6 +2769,23 @@ GRANT SELECT ON TABLE raw.quarantine TO dcv_transform;
 
 GRANT SELECT,USAGE ON SEQUENCE raw.quarantine_id_seq TO dcv_ingest;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_contents TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_contents TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_pattern_matches TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_pattern_matches TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_patterns TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_patterns TO dcv_transform;
+
+GRANT SELECT,USAGE ON SEQUENCE raw.replay_scenario_load_seq TO dcv_ingest;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenario_records TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenario_records TO dcv_transform;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.replay_scenarios TO dcv_ingest;
+GRANT SELECT ON TABLE raw.replay_scenarios TO dcv_transform;
+
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE raw.scans TO dcv_ingest;
 GRANT SELECT ON TABLE raw.scans TO dcv_transform;
 
@@ -2536,12 +2835,17 @@ CREATE INDEX detection_health_findings_watched_metric_idx ON marts.detection_hea
 CREATE INDEX detection_logic_parse_confidence_idx ON marts.detection_logic USING btree (parse_confidence);
 CREATE INDEX detection_logic_parsed_at ON raw.detection_logic USING btree (parsed_at);
 CREATE INDEX detection_logic_parser_version ON raw.detection_logic USING btree (parser_version);
+CREATE INDEX detection_mapping_validations_detection_id_idx ON marts.detection_mapping_validations USING btree (detection_id);
+CREATE INDEX detection_mapping_validations_validation_status_validation__idx ON marts.detection_mapping_validations USING btree (validation_status, validation_method);
 CREATE INDEX detection_mappings_confidence_score_idx ON marts.detection_mappings USING btree (confidence_score);
 CREATE INDEX detection_mappings_mapping_method_idx ON marts.detection_mappings USING btree (mapping_method);
 CREATE INDEX detection_mappings_technique_id_confidence_score_idx ON marts.detection_mappings USING btree (technique_id, confidence_score);
 CREATE INDEX detection_mappings_validation_status_confidence_score_attac_idx ON marts.detection_mappings USING btree (validation_status, confidence_score DESC, attack_technique_id, detection_id);
 CREATE INDEX detection_presence_content ON raw.detection_presence USING btree (content_hash);
 CREATE INDEX detection_presence_open ON raw.detection_presence USING btree (source, account_id) WHERE (valid_to IS NULL);
+CREATE INDEX detection_replay_results_account_id_idx ON marts.detection_replay_results USING btree (account_id);
+CREATE INDEX detection_replay_results_detection_id_idx ON marts.detection_replay_results USING btree (detection_id);
+CREATE INDEX detection_replay_results_scenario_key_idx ON marts.detection_replay_results USING btree (scenario_key);
 CREATE INDEX detection_signals_lookup ON raw.detection_signals USING btree (signal_type, value);
 CREATE INDEX detections_account_id_status_idx ON marts.detections USING btree (account_id, status);
 CREATE INDEX detections_content_hash_idx ON marts.detections USING btree (content_hash);
@@ -2555,10 +2859,21 @@ CREATE INDEX int_detection_mappings_resolved_detection_id_idx ON intermediate.in
 CREATE INDEX int_detection_techniques_counted_detection_id_idx ON intermediate.int_detection_techniques_counted USING btree (detection_id);
 CREATE INDEX int_detection_versions_derived_derived_xid_idx ON intermediate.int_detection_versions_derived USING btree (derived_xid);
 CREATE INDEX int_detections_assembled_detection_key_idx ON intermediate.int_detections_assembled USING btree (detection_key);
+CREATE INDEX int_replay_alerting_patterns_account_id_idx ON intermediate.int_replay_alerting_patterns USING btree (account_id);
+CREATE INDEX int_replay_alerting_patterns_pattern_id_idx ON intermediate.int_replay_alerting_patterns USING btree (pattern_id);
 CREATE INDEX mitre_techniques_parent_technique_id_idx ON marts.mitre_techniques USING btree (parent_technique_id);
 CREATE INDEX mitre_techniques_platforms_idx ON marts.mitre_techniques USING gin (platforms);
 CREATE INDEX mitre_techniques_version_id_idx ON marts.mitre_techniques USING btree (version_id);
 CREATE INDEX quarantine_source_partition ON raw.quarantine USING btree (source, partition_date);
+CREATE INDEX replay_contents_pattern ON raw.replay_contents USING btree (pattern_id);
+CREATE INDEX replay_incident_steps_account_id_incident_link_idx ON marts.replay_incident_steps USING btree (account_id, incident_link);
+CREATE INDEX replay_incident_steps_incident_link_idx ON marts.replay_incident_steps USING btree (incident_link);
+CREATE INDEX replay_pattern_matches_scenario ON raw.replay_pattern_matches USING btree (scenario_key);
+CREATE INDEX replay_scenario_techniques_scenario_key_idx ON marts.replay_scenario_techniques USING btree (scenario_key);
+CREATE INDEX replay_scenario_techniques_technique_id_idx ON marts.replay_scenario_techniques USING btree (technique_id);
+CREATE INDEX replay_scenarios_load_seq ON raw.replay_scenarios USING btree (load_seq);
+CREATE INDEX replay_technique_coverage_account_id_replay_status_idx ON marts.replay_technique_coverage USING btree (account_id, replay_status);
+CREATE INDEX replay_technique_coverage_technique_id_idx ON marts.replay_technique_coverage USING btree (technique_id);
 CREATE INDEX scan_snapshots_account_id_idx ON marts.scan_snapshots USING btree (account_id);
 CREATE INDEX scan_snapshots_scan_completed_at_idx ON marts.scan_snapshots USING btree (scan_completed_at);
 CREATE INDEX scan_snapshots_scan_day_idx ON marts.scan_snapshots USING btree (scan_day);
@@ -2570,4 +2885,5 @@ CREATE INDEX threat_indicators_provider_id_idx ON marts.threat_indicators USING 
 CREATE INDEX threat_indicators_technique_id_idx ON marts.threat_indicators USING btree (technique_id);
 CREATE UNIQUE INDEX int_configurations_fingerprinted_content_hash_idx ON intermediate.int_configurations_fingerprinted USING btree (content_hash);
 CREATE UNIQUE INDEX mitre_versions_is_active_idx ON marts.mitre_versions USING btree (is_active) WHERE is_active;
+CREATE UNIQUE INDEX replay_scenario_records_scenario_key_ordinal_idx ON marts.replay_scenario_records USING btree (scenario_key, ordinal);
 CREATE UNIQUE INDEX snapshot_storage_snapshot_id_idx ON marts.snapshot_storage USING btree (snapshot_id);
