@@ -127,8 +127,8 @@ unioned as (
         analytics.indicator_value,
         analytics.technique_id,
         analytics.attack_version,
-        -- 0.50 (was 0.60): measured 2026-11-25, mappings resting on analytics alone that reached the coverage
-        -- threshold were right 3 times in 30 on Elastic and 0 in 3 on Sigma. At 0.50 (x0.85 unverified context)
+        -- 0.50: at 0.60, mappings resting on analytics alone that reached the coverage threshold were right 3
+        -- times in 30 on Elastic and 0 in 3 on Sigma (make eval). At 0.50 (x0.85 unverified context)
         -- analytics never count alone or together (cap: strongest + 0.15) but still reinforce other sources.
         0.50::numeric(3, 2) as confidence,
         jsonb_build_object('log_source', analytics.log_source_name) as context_requirements,
