@@ -156,9 +156,9 @@ def replay_lines(conn: psycopg.Connection) -> list[str]:
     scenarios, with_technique, records, quarantined = conn.execute(REPLAY_SCENARIOS).fetchone()
     lines = ["", f"  replay: {scenarios} scenarios ({with_technique} with an ATT&CK technique), {records} CloudTrail "
                  f"records, {quarantined} files or records quarantined",
-             f"  {'account':<14} {'name':<28} {'claimed':>8} {'confirmed':>10} {'not confirmed':>14} "
+             f"  {'account':<38} {'name':<28} {'claimed':>8} {'confirmed':>10} {'not confirmed':>14} "
              f"{'no scenario':>12} {'fires, unclaimed':>17}"]
-    lines += [f"  {ident:<14} {(name or '')[:28]:<28} {claimed:>8} {confirmed:>10} {not_confirmed:>14} "
+    lines += [f"  {ident:<38} {(name or '')[:28]:<28} {claimed:>8} {confirmed:>10} {not_confirmed:>14} "
               f"{no_scenario:>12} {unclaimed:>17}"
               for ident, name, claimed, confirmed, not_confirmed, no_scenario, unclaimed
               in conn.execute(REPLAY_PER_ACCOUNT).fetchall()]
@@ -172,7 +172,7 @@ def replay_lines(conn: psycopg.Connection) -> list[str]:
         if link != shown:
             lines += ["", f"  incident: {name[:80]} ({steps} steps)", f"    {link}"]
             shown = link
-        lines.append(f"    {account:<14} caught {caught} of {steps}: {which or '-'}")
+        lines.append(f"    {account:<38} caught {caught} of {steps}: {which or '-'}")
     return lines
 
 

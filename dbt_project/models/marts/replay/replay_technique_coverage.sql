@@ -97,8 +97,10 @@ select
     end)::varchar(30) as replay_status,
     latest.calculated_at as scan_day
 from {{ ref('accounts') }} as a
+inner join {{ ref('cloud_providers') }} as p on a.provider_id = p.id
 inner join {{ ref('int_techniques_scoped') }} as s on a.provider_id = s.provider_id
 left join latest on a.id = latest.account_id
 left join claimed on a.id = claimed.account_id and s.technique_id = claimed.technique_id
-left join scenarios on s.technique_id = scenarios.technique_id
+-- scenarios are CloudTrail records: they can confirm or refute AWS accounts' claims only
+left join scenarios on s.technique_id = scenarios.technique_id and p.name = 'aws'
 left join firing on a.id = firing.account_id and s.technique_id = firing.technique_id
