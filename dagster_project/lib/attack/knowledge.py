@@ -81,16 +81,9 @@ def parse_traildiscover(source: str, files: Mapping[str, bytes], licence: bytes 
                 raise BundleError(source, path, f"{name} missing or not a {kind.__name__}")
         objects.append(event)
         listing.append({"path": path, "sha256": hashlib.sha256(data).hexdigest()})
-    digest = hashlib.sha256()
-    for item in listing:
-        digest.update(f"{item['path']}\0{item['sha256']}\n".encode())
-    digest.update(hashlib.sha256(licence or b"").hexdigest().encode())
-    metadata = {"knowledge_source": TRAILDISCOVER, "licence": TRAILDISCOVER_LICENCE,
-                "licence_sha256": hashlib.sha256(licence or b"").hexdigest(),
-                "upstream": (upstream or b"").decode("utf-8", "replace").strip() or None,
-                "provider": "aws", "event_count": len(objects), "files": listing}
-    return KnowledgeDocument(source=source, source_file=PurePath(source).name or source,
-                             sha256=digest.hexdigest(), metadata=metadata, objects=objects)
+    return _folder_document(source, objects, listing, ("path", "sha256"), licence, upstream,
+                            {"knowledge_source": TRAILDISCOVER, "licence": TRAILDISCOVER_LICENCE},
+                            {"event_count": len(objects)})
 
 
 def read_traildiscover(folder: str | Path) -> KnowledgeDocument:
@@ -172,16 +165,9 @@ def parse_stratus(source: str, pages: Mapping[str, bytes], logs: Mapping[str, by
         objects.append(technique)
         listing.append({"path": path, "sha256": hashlib.sha256(pages[path]).hexdigest(), "detonation_log": log_path,
                         "detonation_sha256": hashlib.sha256(logs[log_path]).hexdigest() if log_path else None})
-    digest = hashlib.sha256()
-    for item in listing:
-        digest.update(f"{item['path']}\0{item['sha256']}\0{item['detonation_sha256']}\n".encode())
-    digest.update(hashlib.sha256(licence or b"").hexdigest().encode())
-    metadata = {"knowledge_source": STRATUS, "licence": STRATUS_LICENCE,
-                "licence_sha256": hashlib.sha256(licence or b"").hexdigest(),
-                "upstream": (upstream or b"").decode("utf-8", "replace").strip() or None,
-                "provider": "aws", "technique_count": len(objects), "files": listing}
-    return KnowledgeDocument(source=source, source_file=PurePath(source).name or source,
-                             sha256=digest.hexdigest(), metadata=metadata, objects=objects)
+    return _folder_document(source, objects, listing, ("path", "sha256", "detonation_sha256"), licence, upstream,
+                            {"knowledge_source": STRATUS, "licence": STRATUS_LICENCE},
+                            {"technique_count": len(objects)})
 
 
 def read_stratus(folder: str | Path) -> KnowledgeDocument:
@@ -213,3 +199,18 @@ def read_source(ref: str, fetch: Callable[[str], bytes]) -> tuple[KnowledgeDocum
     if is_traildiscover(ref):
         return read_traildiscover(ref), TRAILDISCOVER
     return parse_ctid(ref, fetch(ref)), CTID
+
+
+def _folder_document(source: str, objects: list[dict], listing: list[dict], digest_fields: tuple[str, ...],
+                     licence: bytes | None, upstream: bytes | None, identity: dict, counts: dict) -> KnowledgeDocument:
+    """A knowledge folder as one document: its digest covers every file listed (by `digest_fields`) and the
+    licence, so a changed file or licence is a new version."""
+    digest = hashlib.sha256()
+    for item in listing:
+        digest.update(("\0".join(str(item[f]) for f in digest_fields) + "\n").encode())
+    digest.update(hashlib.sha256(licence or b"").hexdigest().encode())
+    metadata = {**identity, "licence_sha256": hashlib.sha256(licence or b"").hexdigest(),
+                "upstream": (upstream or b"").decode("utf-8", "replace").strip() or None,
+                "provider": "aws", **counts, "files": listing}
+    return KnowledgeDocument(source=source, source_file=PurePath(source).name or source,
+                             sha256=digest.hexdigest(), metadata=metadata, objects=objects)
