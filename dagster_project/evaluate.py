@@ -18,8 +18,6 @@ import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
-import yaml
-
 from dagster_project.lib import settings as settings_mod
 from dagster_project.lib.detections.store import AccountScan
 from dagster_project.lib.evaluation import holdout, providers, references, scoring
@@ -143,14 +141,8 @@ def watched_events(records: list[dict]) -> set[str]:
     return events
 
 
-def coverage_min_confidence() -> float:
-    """The threshold coverage counts a mapping at (dbt var), so the evaluator scores what coverage claims."""
-    project = yaml.safe_load((settings_mod.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return float(project["vars"]["coverage_min_confidence"])
-
-
 def main(threshold: float | None = None) -> int:
-    coverage_threshold = coverage_min_confidence()
+    coverage_threshold = settings_mod.coverage_min_confidence()
     threshold = coverage_threshold if threshold is None else threshold
     cfg = settings_mod.load()
     started = time.perf_counter()

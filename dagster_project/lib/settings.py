@@ -10,9 +10,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 MIGRATIONS_DIR = PROJECT_ROOT / "schema" / "migrations"
+
+
+
+def coverage_min_confidence() -> float:
+    """The confidence from which coverage counts a mapping (the dbt var), for what reads coverage outside dbt."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return float(project["vars"]["coverage_min_confidence"])
+
 
 WAREHOUSE_DB = "dcv"
 DAGSTER_DB = "dagster"

@@ -93,3 +93,27 @@ def test_asset_pages_say_what_the_run_did_to_each_table(daily_run, dagster_insta
     gaps = metadata("marts", "coverage_gaps")
     assert gaps["dagster/row_count"].value > 0
     assert {"technique_id", "risk_score", "severity"} <= {c.name for c in gaps["dagster/column_schema"].value.columns}
+
+
+def test_the_summarys_unconfirmed_claims_are_claims_coverage_counts(daily_run, warehouse_url, db):
+    """The summary's "never firing" list holds only mappings coverage counts, of detections that alert: a guess
+    below the threshold or a broken detection claims nothing replay could fail to confirm."""
+    from dagster_project.lib import settings
+    from dagster_project.lib.reports import summary
+
+    unconfirmed = db.execute("""
+        select d.name || ' -> ' || v.attack_technique_id,
+            bool_or(dm.confidence_score >= %s and not exists (
+                select from marts.detection_health_findings as h
+                where h.detection_id = d.id and h.status = 'broken')) as claimed_by_an_alerting_detection
+        from marts.detection_mapping_validations as v
+        inner join marts.detection_mappings as dm on v.mapping_id = dm.id
+        inner join marts.detections as d on v.detection_id = d.id
+        where v.validation_status = 'not_confirmed' and d.is_current and d.status = 'enabled'
+        group by 1""", (settings.coverage_min_confidence(),)).fetchall()
+    never_claimed = [pair for pair, claimed in unconfirmed if not claimed]
+    assert never_claimed, "the sample has guesses and broken detections that replay does not confirm"
+    text = summary.render(warehouse_url, day=DAY)
+    assert not [pair for pair in never_claimed if f" {pair} (confidence" in text]
+    claimed = [pair for pair, is_claimed in unconfirmed if is_claimed]
+    assert ("never firing on the technique's scenarios" in text) == bool(claimed)

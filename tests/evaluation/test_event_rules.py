@@ -6,6 +6,7 @@ import json
 import pytest
 
 from dagster_project import evaluate
+from dagster_project.lib import settings
 from dagster_project.lib.parsing import parse
 
 
@@ -62,8 +63,8 @@ def test_every_rule_keeps_its_outcome(shared_dir, corpus):
 
 
 def test_the_evaluator_scores_at_the_threshold_coverage_counts_at(tmp_path, monkeypatch):
-    assert evaluate.coverage_min_confidence() == 0.6  # docs/coverage-semantics.md's default
+    assert settings.coverage_min_confidence() == 0.6  # docs/coverage-semantics.md's default
     # read from the dbt project, not a second constant: a team that raises the var is scored at its own bar
     (tmp_path / "dbt_project.yml").write_text("name: x\nvars:\n  coverage_min_confidence: 0.75\n")
-    monkeypatch.setattr(evaluate.settings_mod, "DBT_PROJECT_DIR", tmp_path)
-    assert evaluate.coverage_min_confidence() == 0.75
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", tmp_path)
+    assert settings.coverage_min_confidence() == 0.75

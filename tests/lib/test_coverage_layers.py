@@ -14,13 +14,13 @@ from datetime import date
 import psycopg
 import pytest
 
+from dagster_project.lib import settings
 from dagster_project.lib.exports.coverage_layers import (
     Cell,
     Coverage,
     Evidence,
     Replayed,
     build_layers,
-    coverage_min_confidence,
     read_coverage,
     write_layers,
 )
@@ -128,7 +128,7 @@ def test_sub_threshold_mappings_are_not_read_as_evidence():
     """The evidence query takes the dbt var: a pending mapping below it is filtered out in SQL."""
     from dagster_project.lib.exports import coverage_layers
 
-    assert coverage_min_confidence() == 0.6
+    assert settings.coverage_min_confidence() == 0.6
     assert "m.confidence_score >= %(min_confidence)s" in coverage_layers.EVIDENCE
     assert "m.validation_status = 'validated' or" in coverage_layers.EVIDENCE
 
@@ -242,7 +242,7 @@ def test_written_layers_follow_the_marts(built, db):
 
 
 def test_written_evidence_is_what_counts_and_named(built, db):
-    threshold = coverage_min_confidence()
+    threshold = settings.coverage_min_confidence()
     below = db.execute(
         """select d.account_identifier, m.attack_technique_id, d.name from marts.detection_mappings as m
            join marts.detections as d on m.detection_id = d.id

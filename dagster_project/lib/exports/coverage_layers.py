@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
-import yaml
 
 from dagster_project.lib import settings
 from dagster_project.lib.exports.navigator import MAX_METADATA_DETECTIONS, TechniqueScore, build_layer
@@ -172,14 +171,8 @@ class Coverage:
     replay: list[Replayed] = field(default_factory=list)
 
 
-def coverage_min_confidence() -> float:
-    """The confidence at which coverage counts a mapping: the dbt var, read as dagster_project/evaluate.py does."""
-    project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    return float(project["vars"]["coverage_min_confidence"])
-
-
 def read_coverage(url: str, min_confidence: float | None = None) -> Coverage:
-    threshold = coverage_min_confidence() if min_confidence is None else min_confidence
+    threshold = settings.coverage_min_confidence() if min_confidence is None else min_confidence
     with psycopg.connect(url) as conn:
         version = (conn.execute(ATTACK_VERSION).fetchone() or ["18.1"])[0]
         accounts = dict(conn.execute(ACCOUNTS).fetchall())

@@ -9,6 +9,8 @@ from datetime import date
 
 import psycopg
 
+from dagster_project.lib import settings
+
 TOTALS = """
 select
     (select count(*) from marts.accounts) as accounts,
@@ -110,7 +112,8 @@ select count(*), count(*) filter (where cardinality(technique_ids) > 0), coalesc
 from marts.replay_scenarios
 """
 
-# mapped, alerting, replayable, scenarios of the technique exist, and it fires on none: strongest claims first
+# a claim replay does not back: a mapping coverage counts (at the threshold), of a detection that alerts (current,
+# enabled, not broken), whose technique has scenarios and which fires on none of them; strongest claims first
 NEVER_FIRE = """
 select d.name, v.attack_technique_id, dm.confidence_score, v.replay_note, count(*) as accounts,
     (select string_agg(e, ', ' order by e) filter (where n <= 6) || case when count(*) > 6 then ', ...' else '' end
@@ -122,7 +125,11 @@ select d.name, v.attack_technique_id, dm.confidence_score, v.replay_note, count(
 from marts.detection_mapping_validations as v
 inner join marts.detection_mappings as dm on v.mapping_id = dm.id
 inner join marts.detections as d on v.detection_id = d.id
-where v.validation_status = 'not_confirmed' and d.is_current and d.status = 'enabled'
+where v.validation_status = 'not_confirmed' and dm.confidence_score >= %(threshold)s
+    and d.is_current and d.status = 'enabled'
+    and not exists (
+        select from marts.detection_health_findings as broken
+        where broken.detection_id = d.id and broken.status = 'broken')
 group by d.name, v.technique_id, v.attack_technique_id, dm.confidence_score, v.replay_note
 order by dm.confidence_score desc, accounts desc, d.name, v.attack_technique_id
 limit 3
@@ -162,9 +169,9 @@ def replay_lines(conn: psycopg.Connection) -> list[str]:
               f"{no_scenario:>12} {unclaimed:>17}"
               for ident, name, claimed, confirmed, not_confirmed, no_scenario, unclaimed
               in conn.execute(REPLAY_PER_ACCOUNT).fetchall()]
-    never = conn.execute(NEVER_FIRE).fetchall()
+    never = conn.execute(NEVER_FIRE, {"threshold": settings.coverage_min_confidence()}).fetchall()
     if never:
-        lines += ["", "  mapped but never firing on the technique's scenarios:"]
+        lines += ["", "  claimed, alerting, and never firing on the technique's scenarios:"]
         lines += [f"    {name} -> {tid} (confidence {conf}, {accounts} account{'' if accounts == 1 else 's'}): {note}; "
                   f"they hold {events}" for name, tid, conf, note, accounts, events in never]
     shown = None
