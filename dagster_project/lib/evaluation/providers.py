@@ -85,7 +85,9 @@ def sigma_tests(detection: dict) -> list[tuple[str, list[str], list[str]]]:
 
 
 def _quote(value: str) -> str:
-    return json.dumps(value)
+    # as written: "Update application – Certificates…" keeps its dash (KQL and Logging strings are Unicode; an
+    # escaped \u2013 would be a different operation name to the parser)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _regex(value: str, modifiers: list[str]) -> str:
@@ -171,19 +173,17 @@ def csa_rules(root: Path) -> Iterator[tuple[str, list[tuple[str, list[str], list
 
 
 def csa_filter(tests: list[tuple[str, list[str], list[str]]]) -> str:
-    """LIKE patterns become anchored regular expressions (what a Logging filter offers)."""
-    converted = []
+    """LIKE patterns become anchored regular expressions (what a Logging filter offers). The tests on one field
+    are alternatives: the queries write `method = A OR method = B`, or `(type = X AND method LIKE P) OR (type IN
+    (...) AND method = Q)`, and one value cannot equal two, so ANDing them would require what never happens."""
+    terms: dict[str, list[str]] = {}
     for field, modifiers, values in tests:
         if "like" in modifiers:
             regex = "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in values[0]) + "$"
-            converted.append((field, ["re"], [regex]))
+            terms.setdefault(field, []).append(f"{field}=~{_quote(regex)}")
         else:
-            converted.append((field, modifiers, values))
-    parts = []
-    for field, modifiers, values in converted:
-        op = "=~" if "re" in modifiers else "="
-        parts.append("(" + " OR ".join(f"{field}{op}{_quote(v)}" for v in values) + ")")
-    return " AND ".join(parts)
+            terms.setdefault(field, []).extend(f"{field}={_quote(v)}" for v in values)
+    return " AND ".join("(" + " OR ".join(dict.fromkeys(found)) + ")" for found in terms.values())
 
 
 # --- records ---------------------------------------------------------------------------------------------------
