@@ -40,6 +40,16 @@ def test_csa_like_patterns_become_regular_expressions_the_parser_reads_back():
     assert _methods(record) == {("google.iam.admin.%.setiampolicy", "like")}
 
 
+def test_sigma_azure_risk_detections_become_kql_on_the_risk_event_type(shared_dir):
+    root = shared_dir / "sigma/rules/cloud/azure"
+    if not root.is_dir():
+        pytest.skip("sigma/rules/cloud/azure not in DCV_SHARED")
+    records, _ = providers.corpus_records("sigma_azure", root)
+    query = next(r for r in records if "passwordSpray" in json.dumps(r["api_object"])
+                 )["api_object"]["criteria"]["allOf"][0]["query"]
+    assert query == 'AADUserRiskEvents\n| where RiskEventType in~ ("passwordSpray")'
+
+
 def test_csa_tests_on_one_field_are_alternatives():
     # CSA 5.01: method = InsertJob OR method = Query; both tests ANDed would require a method with two names
     text = providers.csa_filter([("protoPayload.methodName", [], ["google.cloud.bigquery.v2.JobService.InsertJob"]),
