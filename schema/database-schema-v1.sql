@@ -314,6 +314,12 @@ CREATE TABLE intermediate.int_replay_alerting_patterns (
     detection_names character varying[]
 );
 
+CREATE TABLE intermediate.int_replay_inputs_fingerprinted (
+    scenarios text,
+    scenario_techniques text,
+    replay_versions text
+);
+
 CREATE TABLE intermediate.int_stratus_event_techniques (
     provider text,
     event_source text,
@@ -2055,6 +2061,7 @@ CREATE VIEW staging.stg_replay__contents AS
  SELECT content_hash,
     pattern_id,
     note AS replay_note,
+    replay_version,
     replayed_at
    FROM raw.replay_contents;
 
