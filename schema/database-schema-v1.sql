@@ -2014,13 +2014,31 @@ CREATE VIEW staging.stg_raw__org_accounts AS
             source.account_id AS account_identifier,
             COALESCE(source.account_name, (source.payload ->> 'Name'::text)) AS account_name,
             source.organization_id,
-            lower(COALESCE(source.status, (source.payload ->> 'Status'::text))) AS account_status,
+                CASE
+                    WHEN ((source.provider = 'azure'::text) AND (lower(source.status) = 'enabled'::text)) THEN 'active'::text
+                    ELSE lower(COALESCE(source.status, (source.payload ->> 'Status'::text)))
+                END AS account_status,
             (source.payload ->> 'Email'::text) AS email,
-                CASE jsonb_typeof((source.payload -> 'Tags'::text))
+                CASE jsonb_typeof(
+                    CASE source.provider
+                        WHEN 'gcp'::text THEN (source.payload -> 'labels'::text)
+                        WHEN 'azure'::text THEN (source.payload -> 'tags'::text)
+                        ELSE (source.payload -> 'Tags'::text)
+                    END)
                     WHEN 'array'::text THEN ( SELECT jsonb_object_agg((t.item ->> 'Key'::text), COALESCE((t.item ->> 'Value'::text), ''::text)) AS jsonb_object_agg
-                       FROM jsonb_array_elements((source.payload -> 'Tags'::text)) t(item)
+                       FROM jsonb_array_elements(
+                            CASE source.provider
+                                WHEN 'gcp'::text THEN (source.payload -> 'labels'::text)
+                                WHEN 'azure'::text THEN (source.payload -> 'tags'::text)
+                                ELSE (source.payload -> 'Tags'::text)
+                            END) t(item)
                       WHERE ((t.item ->> 'Key'::text) IS NOT NULL))
-                    WHEN 'object'::text THEN NULLIF((source.payload -> 'Tags'::text), '{}'::jsonb)
+                    WHEN 'object'::text THEN NULLIF(
+                    CASE source.provider
+                        WHEN 'gcp'::text THEN (source.payload -> 'labels'::text)
+                        WHEN 'azure'::text THEN (source.payload -> 'tags'::text)
+                        ELSE (source.payload -> 'Tags'::text)
+                    END, '{}'::jsonb)
                     ELSE NULL::jsonb
                 END AS account_tags,
             source.source AS collection_source,

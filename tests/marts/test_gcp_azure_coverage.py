@@ -1,24 +1,29 @@
 """A Google Cloud project and an Azure subscription through Postgres and dbt (hand-made export,
 tests/fixtures/exports/clouds): accounts with their provider, the alert path decides health, indicators from the
-curated seed and CTID map detections, Sentinel's own tags are declared mappings, coverage is per provider."""
+curated seed and CTID map detections, Sentinel's own tags are declared mappings, coverage is per provider; a
+project's and a subscription's own description names them and puts them in their organization, which a tenant role
+of that organization reads and no other."""
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from dagster_project.defs.detections.assets import ORG_ACCOUNT_COLUMNS, org_account_rows
 from dagster_project.defs.detections.collect import export_scans
 from dagster_project.lib import settings
 from dagster_project.lib.detections.store import store_partition
 from dagster_project.lib.parsing.store import parse_pending
 from dagster_project.lib.sources import cloud_exports
-from dagster_project.lib.warehouse import scratch
+from dagster_project.lib.sources.exports import tree_for
+from dagster_project.lib.warehouse import loader, scratch, tenants
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "exports" / "clouds"
 DAY = date(2026, 3, 1)
 PROJECT, SUBSCRIPTION = "fixture-project-01", "0b7c1e2a-3d4f-4a5b-8c6d-7e8f9a0b1c2d"
+GCP_ORGANIZATION, AZURE_TENANT = "482759301625", "c4e1f0a2-9b3d-4e5f-8a6b-2d7c9e1f3a40"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +41,12 @@ def built(shared_dir, dbt_manifest, warehouse_url):
             scan.staged = None
         stats = store_partition(conn, DAY, [_unstaged(s) for s in scans], declared_tags=cloud_exports.declared_tags)
         parse_pending(conn)
+        # as the org_accounts asset loads them: gcloud projects describe / az account show, verbatim
+        listed, listing_rejects = cloud_exports.read_listings(tree_for(FIXTURE))
+        assert listing_rejects == []
+        loader.copy_rows(conn, "raw.org_accounts", ORG_ACCOUNT_COLUMNS, org_account_rows(
+            DAY, [], listed, f"export:{FIXTURE}", datetime(2026, 3, 1, 6, tzinfo=UTC)))
+        conn.commit()
     scratch.dbt(warehouse_url, "build", "--quiet", "--exclude", "resource_type:seed", window=(DAY, DAY))
     return rejects + stats.rejects
 
@@ -53,6 +64,40 @@ def test_projects_and_subscriptions_are_accounts_of_their_provider(built, db):
                          join marts.cloud_providers p on a.provider_id = p.id order by 1""").fetchall()
     assert rows == [("azure", SUBSCRIPTION), ("gcp", PROJECT)]
     assert {r[0].rsplit("/", 1)[-1] for r in built} >= {"Bad_Project", "monitor-scheduled-query-list.json"}
+
+
+def test_projects_and_subscriptions_are_named_tagged_and_in_their_organization(built, db):
+    rows = db.execute("""select account_identifier, account_name, organization_id, environment, criticality, owner,
+                                account_status
+                         from marts.accounts order by 1""").fetchall()
+    assert rows == [
+        # az account show's name and tenantId; az tag list's tags (Environment=dev, Owner); no criticality tag
+        (SUBSCRIPTION, "Fixture Subscription", AZURE_TENANT, "dev", "medium", "identity-team", "active"),
+        # gcloud projects describe's name and labels; the organization among its ancestors (its parent is a folder)
+        (PROJECT, "Fixture Project", GCP_ORGANIZATION, "prod", "high", "platform-security", "active"),
+    ]
+
+
+def test_a_tenant_of_the_organization_reads_its_project_or_subscription_and_no_other(built, warehouse_url):
+    roles = {}
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for organization, account in ((GCP_ORGANIZATION, PROJECT), (AZURE_TENANT, SUBSCRIPTION)):
+            roles[account] = tenants.add(conn, organization, role=f"tenant_gcp_azure_test_{len(roles)}").role
+    try:
+        for account, role in roles.items():
+            with psycopg.connect(warehouse_url, autocommit=True) as conn:
+                conn.execute(f"set role {role}")
+                seen = conn.execute("select account_identifier from marts.accounts").fetchall()
+                detections = conn.execute("""select distinct a.account_identifier from marts.detections d
+                                             join marts.accounts a on a.id = d.account_id""").fetchall()
+                gaps = conn.execute("""select count(*), count(distinct account_id)
+                                       from marts.v_coverage_gaps_current""").fetchone()
+            assert seen == [(account,)] and detections == [(account,)]
+            assert gaps[0] > 0 and gaps[1] == 1
+    finally:
+        with psycopg.connect(warehouse_url, autocommit=True) as conn:
+            for role in roles.values():
+                tenants.remove(conn, role)
 
 
 def test_the_alert_path_decides_health(built, db):

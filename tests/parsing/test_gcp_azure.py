@@ -85,6 +85,17 @@ def test_kql_operation_tests_lists_patterns_and_exclusions():
     assert logic.monitored_entities["tables"] == ["AzureActivity"]
 
 
+def test_kql_risk_event_type_tests_are_entra_id_protection_finding_types():
+    found, _ = signals("sentinel_rule", {"properties": {"query": """
+        AADUserRiskEvents
+        | where RiskEventType in~ ("unlikelyTravel", "passwordSpray") and RiskEventType != "leakedCredentials"
+        | where RiskEventType contains "Travel"
+        """}})
+    # exact tests name a risk detection (lower case, as the seeds write them); an exclusion or a pattern names none
+    assert found == {("finding_type", "entra_id_protection:unlikelytravel", "exact"),
+                     ("finding_type", "entra_id_protection:passwordspray", "exact")}
+
+
 def test_sentinel_rules_are_read_from_their_query_never_their_declared_techniques():
     rule = {"kind": "Scheduled", "properties": {"query": 'AuditLogs | where OperationName == "Add member to role"',
                                                 "tactics": ["Persistence"], "techniques": ["T1098"]}}

@@ -63,3 +63,67 @@ def test_sentinel_rules_declare_their_techniques():
     rule = next(r for r in records if r["detection_type"] == "sentinel_rule")
     assert cloud_exports.declared_tags(rule) == [("T1098", "techniques:T1098")]
     assert cloud_exports.declared_tags(next(r for r in records if r["detection_type"] == "log_metric")) == []
+
+
+def test_projects_and_subscriptions_describe_themselves_verbatim():
+    """gcloud projects describe / az account show, with the ancestors and tags files added, become accounts with
+    a name, their organization (the Google Cloud organization, the Microsoft Entra tenant) and their status."""
+    entries, rejects = cloud_exports.read_listings(exports.tree_for(FIXTURE))
+    assert rejects == []
+    (gcp, project), (azure, subscription) = entries
+    assert (gcp, azure) == ("gcp", "azure")
+    assert project["labels"]["environment"] == "production"  # verbatim, as gcloud printed it
+    assert project["ancestors"][-1] == {"id": "482759301625", "type": "organization"}
+    assert subscription["tags"] == {"Environment": "dev", "Owner": "identity-team"}
+    assert subscription["user"]["type"] == "servicePrincipal"
+    assert cloud_exports.listed_account(gcp, project) == (PROJECT, "Fixture Project", "482759301625", "ACTIVE")
+    assert cloud_exports.listed_account(azure, subscription) == (
+        SUBSCRIPTION, "Fixture Subscription", "c4e1f0a2-9b3d-4e5f-8a6b-2d7c9e1f3a40", "Enabled")
+    # a project directly under its organization needs no ancestors file; one without a parent has no organization
+    assert cloud_exports.listed_account("gcp", {"projectId": PROJECT, "parent": {"type": "organization", "id": "7"}}
+                                        )[2] == "7"
+    assert cloud_exports.listed_account("gcp", {"projectId": PROJECT})[2] is None
+    # the listing files are no detection scope: the folder's scopes are what they were
+    scopes = [s for s in exports.read_account_scopes(exports.tree_for(FIXTURE), SUBSCRIPTION, {})
+              if not isinstance(s, Reject)]
+    assert {s.key for s in scopes} == {"global/azure_monitor", "global/sentinel", "global/defender_for_cloud"}
+
+
+def test_a_bad_description_is_rejected_by_name_and_the_folder_still_loads(tmp_path):
+    project = tmp_path / "projects" / PROJECT
+    subscription = tmp_path / "subscriptions" / SUBSCRIPTION
+    other = tmp_path / "projects" / "other-project-02"
+    for folder, source in ((project, FIXTURE / "projects" / PROJECT),
+                           (subscription, FIXTURE / "subscriptions" / SUBSCRIPTION), (other, None)):
+        folder.mkdir(parents=True)
+        for f in source.iterdir() if source else ():
+            (folder / f.name).write_bytes(f.read_bytes())
+    (project / "projects-describe.json").write_text('{"projectId": "someone-elses", "name": "x"}')
+    (subscription / "tag-list.json").write_text('{"properties": {"tags": ["prod"]}}')
+    (other / "projects-describe.json").write_text("{not json")
+    entries, rejects = cloud_exports.read_listings(exports.tree_for(tmp_path))
+    reasons = {r.object_ref.removeprefix(str(tmp_path) + "/"): r.reason for r in rejects}
+    assert reasons == {
+        f"projects/{PROJECT}/projects-describe.json":
+            f"projectId someone-elses is not the folder's project {PROJECT} (gcloud projects describe --format=json)",
+        "projects/other-project-02/projects-describe.json": reasons["projects/other-project-02/projects-describe.json"],
+        f"subscriptions/{SUBSCRIPTION}/tag-list.json":
+            "expected the tags resource: an object with 'properties': {'tags': {...}} "
+            "(az tag list --resource-id /subscriptions/<id>)",
+    }
+    assert reasons["projects/other-project-02/projects-describe.json"].startswith("not valid JSON")
+    # the subscription is described without its tags; the projects are named by their id
+    assert [(p, e.get("name"), "tags" in e) for p, e in entries] == [("azure", "Fixture Subscription", False)]
+    # and the folders' detections load all the same
+    records = [r for r in exports.read_export(tmp_path) if isinstance(r, dict)]
+    assert {r["account_id"] for r in records} == {PROJECT, SUBSCRIPTION}
+
+
+def test_a_snapshot_keeps_the_descriptions():
+    entries, _ = cloud_exports.read_listings(exports.tree_for(FIXTURE))
+    kept = {"Accounts": [], **cloud_exports.snapshot_listings(entries)}
+    assert cloud_exports.parse_snapshot_listings(kept, "snap") == (entries, [])
+    kept["Projects"].append({"projectId": "Not A Project"})
+    _, rejects = cloud_exports.parse_snapshot_listings(kept, "snap")
+    assert [(r.object_ref, r.reason) for r in rejects] == [
+        ("snap#Projects[1]", "'projectId' must be a Google Cloud project id")]

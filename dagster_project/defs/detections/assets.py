@@ -18,6 +18,7 @@ from dagster_project.lib.detections.snapshots import (
     SnapshotWriter,
 )
 from dagster_project.lib.detections.store import previous_scope_digests, previous_versions, store_partition
+from dagster_project.lib.sources import cloud_exports
 from dagster_project.lib.sources.accounts import (
     ACCOUNTS_FILE,
     Reject,
@@ -27,7 +28,7 @@ from dagster_project.lib.sources.accounts import (
     read_accounts_export,
 )
 from dagster_project.lib.sources.days import DayPlan, plan_days, snapshot_location
-from dagster_project.lib.sources.exports import NotThatDay
+from dagster_project.lib.sources.exports import NotThatDay, tree_for
 from dagster_project.lib.warehouse import loader
 
 ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name", "organization_id", "status",
@@ -43,7 +44,8 @@ ORG_ACCOUNT_COLUMNS = ["partition_date", "provider", "account_id", "account_name
     description="The organization's accounts per scan day, verbatim from the day's export "
     "organizations/list-accounts.json (aws organizations list-accounts) with each account's tags, from the live "
     "organization (ListAccounts, ListTagsForResource) when live AWS collection is on, or from the snapshot of the "
-    "listing an earlier load kept (docs/export-layout.md, \"Days\").",
+    "listing an earlier load kept (docs/export-layout.md, \"Days\"); Google Cloud projects and Azure subscriptions "
+    "from their folder's projects-describe.json (gcloud projects describe) / account-show.json (az account show).",
 )
 def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  s3: S3Resource) -> dg.MaterializeResult:
@@ -60,23 +62,30 @@ def org_accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                 context.log.warning(f"{plan.day}: re-derived from snapshots, which hold no accounts listing of that "
                                     "day; raw.org_accounts keeps the rows it has for it")
                 continue
-            accounts, rejects, source = listing
-            rows = (
-                (plan.day, "aws", a["Id"], a.get("Name"), organization_id_from_arn(a.get("Arn")), a.get("Status"),
-                 source, collected_at, a)
-                for a in accounts
-            )
+            accounts, clouds, rejects, source = listing
+            rows = org_account_rows(plan.day, accounts, clouds, source, collected_at)
             loader.replace_rows(conn, "raw.org_accounts", {"partition_date": plan.day}, ORG_ACCOUNT_COLUMNS, rows)
             loader.quarantine(conn, "org_accounts", plan.day, [r.row() for r in rejects])
             for reject in rejects:
                 context.log.warning(f"quarantined {reject.object_ref}: {reject.reason}")
-            counts["accounts"] = len(accounts)
+            counts["accounts"] = len(accounts) + len(clouds)
             counts["rejected"] += len(rejects)
             counts["days"] += 1
     return dg.MaterializeResult(
         metadata={**counts, "export_dir": str(cfg.export_dir),
                   "sources": "; ".join(f"{p.day}: {p.describe()}" for p in plans)}
     )
+
+
+def org_account_rows(day: date, accounts: list[dict], clouds: list[tuple[str, dict]], source: str,
+                     collected_at: datetime) -> list[tuple]:
+    """raw.org_accounts rows: the AWS listing's entries, then the projects' and subscriptions' descriptions."""
+    rows = [(day, "aws", a["Id"], a.get("Name"), organization_id_from_arn(a.get("Arn")), a.get("Status"), source,
+             collected_at, a) for a in accounts]
+    for provider, entry in clouds:
+        account_id, name, organization_id, status = cloud_exports.listed_account(provider, entry)
+        rows.append((day, provider, account_id, name, organization_id, status, source, collected_at, entry))
+    return rows
 
 
 def day_plans(cfg: settings.Settings, partition_keys: list[str]) -> list[DayPlan]:
@@ -90,24 +99,29 @@ def day_plans(cfg: settings.Settings, partition_keys: list[str]) -> list[DayPlan
 
 def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWriter, reader: SnapshotReader,
                       log=None):
-    """(accounts, rejects, source label) for the day, or None when the day is re-derived from snapshots that
-    hold no listing. Live AWS adds the organization's own listing, each account with its tags (it wins over an
-    export's entry for the same account). The listing as loaded (entries with their Tags) is kept in the snapshot
-    store, so a later re-derivation of the day has it."""
+    """(accounts, projects and subscriptions, rejects, source label) for the day, or None when the day is
+    re-derived from snapshots that hold no listing. Live AWS adds the organization's own listing, each account
+    with its tags (it wins over an export's entry for the same account). The listing as loaded (entries with
+    their Tags; the projects' and subscriptions' descriptions) is kept in the snapshot store, so a later
+    re-derivation of the day has it."""
     if plan.export_dir is not None or not (plan.export_snapshots or plan.aws_snapshots):
         export_dir = Path(plan.export_dir if plan.export_dir is not None else cfg.export_dir)
         accounts, rejects = read_accounts_export(export_dir)
+        clouds, cloud_rejects = ([], []) if not export_dir.is_dir() else cloud_exports.read_listings(
+            tree_for(export_dir))
+        rejects += cloud_rejects
         listed = (export_dir / ACCOUNTS_FILE).is_file()
         source = f"export:{export_dir}"
         live = _live_listing(log) if plan.aws_live else None
         if live is not None:
             if not listed:  # the organization is listed live: an export without a listing is not missing one
-                accounts, rejects, source = [], [], ""
+                accounts, rejects, source = [], cloud_rejects, ""
             accounts = merge_listings(accounts, live)
             source = "+".join(filter(None, (source, "aws:organizations")))
-        if (plan.export_dir is not None and listed) or live is not None:
-            writer.write(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME, json.dumps({"Accounts": accounts}).encode())
-        return accounts, rejects, source
+        if (plan.export_dir is not None and (listed or clouds)) or live is not None:
+            writer.write(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME, json.dumps(
+                {"Accounts": accounts, **cloud_exports.snapshot_listings(clouds)}).encode())
+        return accounts, clouds, rejects, source
     try:
         payload = reader.payload(ORGANIZATION_SOURCE, plan.day, ORGANIZATION_NAME)
     except FileNotFoundError:
@@ -116,9 +130,10 @@ def _accounts_listing(cfg: settings.Settings, plan: DayPlan, writer: SnapshotWri
     try:
         document = json.loads(payload)
     except ValueError as exc:
-        return [], [Reject(ref, f"not valid JSON: {exc}")], f"snapshot:{ref}"
+        return [], [], [Reject(ref, f"not valid JSON: {exc}")], f"snapshot:{ref}"
     accounts, rejects = parse_accounts(document, ref)
-    return accounts, rejects, f"snapshot:{ref}"
+    clouds, cloud_rejects = cloud_exports.parse_snapshot_listings(document, ref)
+    return accounts, clouds, rejects + cloud_rejects, f"snapshot:{ref}"
 
 
 def _live_listing(log) -> list[dict] | None:

@@ -7,7 +7,8 @@ mapping models — on the evaluator's scratch database:
   labels from `src/<id>/<id>.yaml`) -> a Cloud Logging log-based metric whose filter holds the rule's tests on
   the audit log's method name, service and resource type;
 - Sigma `rules/cloud/azure` -> a scheduled query rule whose KQL holds the rule's tests on the operation name
-  (Activity Log's operationName, Entra ID audit's OperationName / properties.message).
+  (Activity Log's operationName, Entra ID audit's OperationName / properties.message) or on the risk detection's
+  type (riskEventType, read from AADUserRiskEvents).
 Tests no filter of that kind expresses (keywords, other fields) are left out, as an author would have to.
 Corpora are never knowledge: before scoring, the indicator sources in play are checked against the corpus name
 (lib/evaluation/holdout, "sigma" and "csa").
@@ -38,6 +39,7 @@ GCP_METHOD = {"gcp.audit.method_name", "data.protopayload.methodname", "protopay
 GCP_SERVICE = {"data.protopayload.servicename", "protopayload.servicename", "gcp.audit.service_name"}
 GCP_RESOURCE = {"data.protopayload.resource.type", "resource.type"}
 AZURE_OPERATION = {"operationname", "operationnamevalue", "properties.message", "activitydisplayname"}
+AZURE_RISK = {"riskeventtype"}  # Entra ID Protection's risk detections (and PIM's alerts, in Sigma's rules)
 
 INFERRED = """
 select p.native_id, m.attack_technique_id, m.confidence_score::float
@@ -85,7 +87,9 @@ def sigma_tests(detection: dict) -> list[tuple[str, list[str], list[str]]]:
 
 
 def _quote(value: str) -> str:
-    return json.dumps(value)
+    # as written: "Update application – Certificates…" keeps its dash (KQL and Logging strings are Unicode; an
+    # escaped \u2013 would be a different operation name to the parser)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _regex(value: str, modifiers: list[str]) -> str:
@@ -124,12 +128,13 @@ def logging_filter(tests: list[tuple[str, list[str], list[str]]]) -> str:
 
 
 def kql_query(tests: list[tuple[str, list[str], list[str]]], table: str) -> str:
-    """A KQL query holding the tests on the operation name."""
+    """A KQL query holding the tests on the operation name, or on the risk detection's type."""
     lines = [table]
     for field, modifiers, values in tests:
-        if field.lower() not in AZURE_OPERATION or not values:
+        if field.lower() not in AZURE_OPERATION | AZURE_RISK or not values:
             continue
-        column = "OperationNameValue" if table == "AzureActivity" else "OperationName"
+        column = ("RiskEventType" if field.lower() in AZURE_RISK else
+                  "OperationNameValue" if table == "AzureActivity" else "OperationName")
         if "contains" in modifiers or "startswith" in modifiers or "endswith" in modifiers:
             op = "contains" if "contains" in modifiers else "startswith" if "startswith" in modifiers else "endswith"
             lines.append("| where " + " or ".join(f"{column} {op} {_quote(v)}" for v in values))
@@ -171,19 +176,17 @@ def csa_rules(root: Path) -> Iterator[tuple[str, list[tuple[str, list[str], list
 
 
 def csa_filter(tests: list[tuple[str, list[str], list[str]]]) -> str:
-    """LIKE patterns become anchored regular expressions (what a Logging filter offers)."""
-    converted = []
+    """LIKE patterns become anchored regular expressions (what a Logging filter offers). The tests on one field
+    are alternatives: the queries write `method = A OR method = B`, or `(type = X AND method LIKE P) OR (type IN
+    (...) AND method = Q)`, and one value cannot equal two, so ANDing them would require what never happens."""
+    terms: dict[str, list[str]] = {}
     for field, modifiers, values in tests:
         if "like" in modifiers:
             regex = "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in values[0]) + "$"
-            converted.append((field, ["re"], [regex]))
+            terms.setdefault(field, []).append(f"{field}=~{_quote(regex)}")
         else:
-            converted.append((field, modifiers, values))
-    parts = []
-    for field, modifiers, values in converted:
-        op = "=~" if "re" in modifiers else "="
-        parts.append("(" + " OR ".join(f"{field}{op}{_quote(v)}" for v in values) + ")")
-    return " AND ".join(parts)
+            terms.setdefault(field, []).extend(f"{field}={_quote(v)}" for v in values)
+    return " AND ".join("(" + " OR ".join(dict.fromkeys(found)) + ")" for found in terms.values())
 
 
 # --- records ---------------------------------------------------------------------------------------------------
@@ -204,8 +207,9 @@ def corpus_records(corpus: str, root: Path) -> tuple[list[dict], dict[str, set[s
             api_object = {"name": f"eval-{rule_id}", "filter": logic or 'logName:"cloudaudit.googleapis.com"'}
             kind, service = "log_metric", "cloud_logging"
         else:
-            service_name = "activity_logs" if "operationName" in json.dumps(logic) else "audit"
-            table = "AzureActivity" if service_name == "activity_logs" else "AuditLogs"
+            text = json.dumps(logic)
+            table = ("AzureActivity" if "operationName" in text else "AADUserRiskEvents" if "riskEventType" in text
+                     else "AuditLogs")
             api_object = {"name": f"eval-{rule_id}", "enabled": True,
                           "criteria": {"allOf": [{"query": kql_query(sigma_tests(logic), table)}]},
                           "actions": {"actionGroups": ["/eval"]}}

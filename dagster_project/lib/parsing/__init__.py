@@ -24,7 +24,7 @@ from dagster_project.lib.parsing.conditions import mark_alternatives, outcome
 from dagster_project.lib.parsing.model import ParsedLogic, Signal, failed
 
 # Bump whenever any parser's output changes: the parse asset re-parses every content of an older version.
-PARSER_VERSION = "1.2.3"
+PARSER_VERSION = "1.2.4"
 
 # The longest pattern or query text parsed. AWS itself accepts far shorter ones (an EventPattern, a metric filter
 # pattern or a Logs Insights query is a few KB at most), so a longer text is not a real detection: it is refused

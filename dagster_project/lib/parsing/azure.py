@@ -10,6 +10,10 @@ operation names case-insensitively and writes them in both cases):
   `like`), with `let x = dynamic([...])` lists substituted. Negated tests (`!=`, `!in`, `!has`...) are exclusions.
   The tables a query reads are monitored entities. KQL is read by a scanner, not a full parser: pipelines of
   joins and functions are not followed, so its confidence is capped (0.8).
+- in KQL, the tests on `RiskEventType` (AADUserRiskEvents, the Graph API's riskDetection `riskEventType`): the
+  Microsoft Entra ID Protection risk detections the query asks for (`unlikelyTravel`, `passwordSpray`…), each a
+  finding type `entra_id_protection:<risk event type>` in lower case, as GuardDuty's finding types are. Only exact
+  tests name one (a pattern on finding types names none).
 A Defender plan switched on (`pricingTier` Standard) is its finding family `defender:<plan>`, which the
 knowledge (CTID capability rows assigned to plans, seeds/knowledge) maps to techniques. A Sentinel rule's own
 tactics and techniques are declared mappings (sources/cloud_exports.declared_tags): never read here.
@@ -24,6 +28,8 @@ from dagster_project.lib.parsing.gcp_logging import add_pattern, like_escape
 from dagster_project.lib.parsing.model import EXACT, Builder, ParsedLogic
 
 OPERATION_FIELDS = ("operationnamevalue", "operationname", "operation_name", "operation")
+RISK_FIELDS = ("riskeventtype",)  # Entra ID Protection risk detections
+RISK_FAMILY = "entra_id_protection"
 _STRING = r'(?:@?"(?:[^"\\]|\\.)*"|@?\'(?:[^\'\\]|\\.)*\')'
 _LIST = rf"\(\s*(?:{_STRING}|[A-Za-z_]\w*)(?:\s*,\s*(?:{_STRING}|[A-Za-z_]\w*))*\s*\)"
 _FIELD = r"(?:\[['\"])?(?P<field>[A-Za-z_][\w.]*)(?:['\"]\])?"
@@ -58,7 +64,8 @@ def kql_signals(b: Builder, query: str) -> dict[str, Any]:
     tests = []
     for m in _TEST.finditer(text):
         field, op, value = m.group("field"), m.group("op").lower(), m.group("value")
-        if field.split(".")[-1].lower() not in OPERATION_FIELDS:
+        kind = field.split(".")[-1].lower()
+        if kind not in OPERATION_FIELDS + RISK_FIELDS:
             continue
         values = _strings(value)
         for name in re.findall(r"[(,]\s*([A-Za-z_]\w*)\s*(?=[,)])", value):
@@ -66,6 +73,12 @@ def kql_signals(b: Builder, query: str) -> dict[str, Any]:
         tests.append({"field": field, "op": op, "values": values})
         if op.startswith("!"):
             continue  # an exclusion
+        if kind in RISK_FIELDS:
+            if op in ("==", "=~", "in", "in~", "has_any"):
+                for v in values:
+                    if v.strip():
+                        b.signal("finding_type", f"{RISK_FAMILY}:{v.strip().lower()}", "exact", EXACT)
+            continue
         for v in values:
             v = v.strip().lower()
             if not v:

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from dagster_project.lib.sample_org.generate import SampleAccount, generate, organization_id
+from dagster_project.lib.sources import cloud_exports
 from dagster_project.lib.sources.accounts import ACCOUNTS_FILE, TAGS_FILE
 from dagster_project.lib.sources.exports import DAY_FOLDER, fs_name
 from dagster_project.lib.sources.exports import TAGS_FILE as RESOURCE_TAGS_FILE
@@ -139,7 +140,8 @@ def _write_tree(root: Path, accounts: int, detections_per_account: int, seed: in
         folders = {rel.rsplit("/", 1)[0] for rel in cloud_files()}
         counts["accounts"] += len(folders)
         counts["detections"] += sum(len(d["value"] if isinstance(d, dict) else d) for rel, d in cloud_files().items()
-                                    if not rel.endswith(("-channels-list.json", "-action-group-list.json")))
+                                    if cloud_exports.service_of(rel.rsplit("/", 1)[-1])
+                                    and not rel.endswith(("-channels-list.json", "-action-group-list.json")))
     return counts
 
 

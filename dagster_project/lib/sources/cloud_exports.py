@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.lib.sources.accounts import Reject
+from dagster_project.lib.warehouse.storable import nul_path, nul_reason
 
 # GCP project ids: 6-30 lowercase letters, digits and hyphens, starting with a letter (never 12 digits, so never
 # an AWS account id); Azure subscription ids are GUIDs.
@@ -69,6 +70,16 @@ KIND_OF = {k.stem: k for k in KINDS}
 CHANNELS = "monitoring-channels-list"  # gcloud beta monitoring channels list: joined onto alert policies
 ACTION_GROUPS = "monitor-action-group-list"  # az monitor action-group list: joined onto Azure Monitor alerts
 SIDE_FILES = {CHANNELS: ("gcp", "cloud_monitoring"), ACTION_GROUPS: ("azure", "azure_monitor")}
+# The project's or subscription's own description (optional): read into raw.org_accounts by the org_accounts
+# asset (read_listings), never part of a detection scope. The second file of each pair is added to the first's
+# entry, as an AWS account's tags are added to its ListAccounts entry.
+PROJECT_FILE = "projects-describe"  # gcloud projects describe P --format=json
+ANCESTORS_FILE = "projects-get-ancestors"  # gcloud projects get-ancestors P --format=json: its organization
+SUBSCRIPTION_FILE = "account-show"  # az account show --subscription S
+SUBSCRIPTION_TAGS_FILE = "tag-list"  # az tag list --resource-id /subscriptions/S
+LISTING_FILES = {"gcp": (PROJECT_FILE, ANCESTORS_FILE, "ancestors"),
+                 "azure": (SUBSCRIPTION_FILE, SUBSCRIPTION_TAGS_FILE, "tags")}
+LISTING_STEMS = {stem for main, extra, _ in LISTING_FILES.values() for stem in (main, extra)}
 
 
 def provider_of(account_id: str) -> str | None:
@@ -151,6 +162,10 @@ COMMANDS = {
     "monitor-action-group-list": "az monitor action-group list",
     "sentinel-alert-rule-list": "az sentinel alert-rule list",
     "security-pricing-list": "az security pricing list",
+    PROJECT_FILE: "gcloud projects describe --format=json",
+    ANCESTORS_FILE: "gcloud projects get-ancestors --format=json",
+    SUBSCRIPTION_FILE: "az account show",
+    SUBSCRIPTION_TAGS_FILE: "az tag list --resource-id /subscriptions/<id>",
 }
 
 
@@ -241,6 +256,8 @@ def read_scopes(tree, account_id: str, known=None):
                                             "(its files sit directly in it)")
     by_service: dict[str, list[str]] = {}
     for name in files:
+        if _stem(name) in LISTING_STEMS:
+            continue  # the project's or subscription's own description: the org_accounts asset reads it
         by_service.setdefault(service_of(name), []).append(name)
     for service, names in sorted(by_service.items()):
         contents = {base + name: tree.read(base + name) for name in names}
@@ -252,3 +269,146 @@ def read_scopes(tree, account_id: str, known=None):
             scope.items = list(read_files({n: contents[base + n] for n in names}, lambda n: tree.ref(base + n),
                                           account_id))
         yield scope
+
+
+# --- the projects' and subscriptions' own descriptions (raw.org_accounts) ------------------------------------
+
+def _is_str_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def check_listed(provider: str, entry: object, account_id: str | None = None) -> str | None:
+    """Why a project's or subscription's description cannot be an account (None when it can): the fields the
+    accounts mart reads must have their CLI types, and name the folder's project or subscription."""
+    if not isinstance(entry, dict):
+        return "expected a JSON object"
+    if provider == "gcp":
+        if not (isinstance(entry.get("projectId"), str) and PROJECT_ID.match(entry["projectId"])):
+            return "'projectId' must be a Google Cloud project id"
+        if account_id and entry["projectId"] != account_id:
+            return f"projectId {entry['projectId']} is not the folder's project {account_id}"
+        if "labels" in entry and not _is_str_map(entry["labels"]):
+            return "'labels' must be an object of strings"
+        parent = entry.get("parent")
+        if parent is not None and not (isinstance(parent, dict) and isinstance(parent.get("id"), str)
+                                       and isinstance(parent.get("type"), str)):
+            return "'parent' must be an object with 'type' and 'id'"
+        ancestors = entry.get("ancestors")
+        if ancestors is not None and not (isinstance(ancestors, list) and all(
+                isinstance(a, dict) and isinstance(a.get("id"), str) and isinstance(a.get("type"), str)
+                for a in ancestors)):
+            return "expected a JSON list of {id, type} (gcloud projects get-ancestors)"
+    else:
+        found = entry.get("id")
+        if not (isinstance(found, str) and SUBSCRIPTION_ID.match(found.lower())):
+            return "'id' must be an Azure subscription id (a GUID)"
+        if account_id and found.lower() != account_id:
+            return f"id {found} is not the folder's subscription {account_id}"
+        if "tenantId" in entry and not isinstance(entry["tenantId"], str):
+            return "'tenantId' must be a string"
+        if "tags" in entry and not _is_str_map(entry["tags"]):
+            return "'tags' must be an object of strings (az tag list: properties.tags)"
+    if entry.get("name") is not None and not isinstance(entry["name"], str):
+        return "'name' must be a string"
+    where = nul_path(entry)
+    return nul_reason(where) if where else None
+
+
+def listed_account(provider: str, entry: dict) -> tuple[str, str | None, str | None, str | None]:
+    """(account id, name, organization id, status) of a checked description. The organization of a project is
+    its Google Cloud organization's number (its parent's, or the organization among its ancestors when its
+    parent is a folder); of a subscription, its Microsoft Entra tenant id. Neither is an AWS organization: a
+    tenant role sees them when it is the role of that organization or tenant id (docs/operations.md)."""
+    if provider == "gcp":
+        chain = [entry.get("parent") or {}, *(entry.get("ancestors") or [])]
+        organization = next((a["id"] for a in chain if a.get("type") == "organization"), None)
+        return entry["projectId"], entry.get("name"), organization, entry.get("lifecycleState")
+    return entry["id"].lower(), entry.get("name"), (entry.get("tenantId") or "").lower() or None, entry.get("state")
+
+
+def _read_document(tree, rel: str) -> object:
+    return _load(tree.read(rel), tree.ref(rel))
+
+
+def read_listings(tree) -> tuple[list[tuple[str, dict]], list[Reject]]:
+    """Each project's and subscription's own description: [(provider, entry)] in folder order, the entry being
+    what `gcloud projects describe` / `az account show` printed, verbatim, with the ancestors (`gcloud projects
+    get-ancestors`) added as "ancestors" / the tags (`az tag list`'s properties.tags) as "tags". A folder without
+    the description has none (its account is named by its id); a bad file is rejected with its reason, and its
+    folder's detections load all the same (a bad ancestors or tags file: the entry loads without it)."""
+    entries, rejects = [], []
+    for account_id in accounts_in(tree):
+        if isinstance(account_id, Reject):
+            continue  # the detections' load quarantines a folder of the wrong name
+        provider = provider_of(account_id)
+        main, extra, key = LISTING_FILES[provider]
+        base = f"{folder_of(provider)}/{account_id}/"
+        found: dict[str, str] = {}
+        for name in tree.list_dir(base.rstrip("/"))[1]:
+            stem = _stem(name)
+            if stem in (main, extra):
+                if stem in found:
+                    rejects.append(Reject(tree.ref(base + name), f"duplicate of {found[stem]}: keep either .json or "
+                                                                 ".json.gz"))
+                    continue
+                found[stem] = name
+        if main not in found:
+            continue
+        ref = tree.ref(base + found[main])
+        entry = _read_document(tree, base + found[main])
+        if isinstance(entry, Reject):
+            rejects.append(entry)
+            continue
+        reason = check_listed(provider, entry, account_id)
+        if reason:
+            rejects.append(Reject(ref, f"{reason} ({COMMANDS[main]})", json.dumps(entry)[:2000]))
+            continue
+        if extra in found:
+            added = _side_field(provider, _read_document(tree, base + found[extra]))
+            candidate = {**entry, key: added} if not isinstance(added, Reject) else None
+            reason = added.reason if isinstance(added, Reject) else check_listed(provider, candidate, account_id)
+            if reason:
+                rejects.append(Reject(tree.ref(base + found[extra]), f"{reason} ({COMMANDS[extra]})",
+                                      None if isinstance(added, Reject) else json.dumps(added)[:2000]))
+            else:
+                entry = candidate
+        entries.append((provider, entry))
+    return entries, rejects
+
+
+def _side_field(provider: str, document: object) -> object:
+    """The ancestors list (gcloud prints a list of {id, type}), or a subscription's tags (az tag list prints the
+    tags resource: {"properties": {"tags": {...}}})."""
+    if isinstance(document, Reject):
+        return document
+    if provider == "gcp":
+        return document
+    props = document.get("properties") if isinstance(document, dict) else None
+    if not (isinstance(props, dict) and isinstance(props.get("tags", {}), dict)):
+        return Reject("", "expected the tags resource: an object with 'properties': {'tags': {...}}")
+    return props.get("tags") or {}
+
+
+SNAPSHOT_KEYS = {"gcp": "Projects", "azure": "Subscriptions"}  # beside "Accounts" in the day's listing snapshot
+
+
+def snapshot_listings(entries: list[tuple[str, dict]]) -> dict[str, list[dict]]:
+    """The descriptions as the day's listing snapshot keeps them (only the keys that have some)."""
+    kept: dict[str, list[dict]] = {}
+    for provider, entry in entries:
+        kept.setdefault(SNAPSHOT_KEYS[provider], []).append(entry)
+    return kept
+
+
+def parse_snapshot_listings(document: object, ref: str) -> tuple[list[tuple[str, dict]], list[Reject]]:
+    """The descriptions a listing snapshot kept, each checked again (a bad one rejected by itself)."""
+    entries, rejects = [], []
+    for provider, key in SNAPSHOT_KEYS.items():
+        found = document.get(key) if isinstance(document, dict) else None
+        for i, entry in enumerate(found if isinstance(found, list) else []):
+            reason = check_listed(provider, entry)
+            if reason:
+                rejects.append(Reject(f"{ref}#{key}[{i}]", reason, json.dumps(entry)[:2000]))
+            else:
+                entries.append((provider, entry))
+    return entries, rejects

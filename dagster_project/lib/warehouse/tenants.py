@@ -1,7 +1,8 @@
 """Tenant roles: one BI role per organization, reading only that organization's rows in marts.
 
 A tenant role is a PostgreSQL role, member of `bi_tenant` (migration 0015), listed in `app.tenants` with its
-organization (the AWS Organizations id accounts carry in `marts.accounts.organization_id`). The row-level security
+organization (the id accounts carry in `marts.accounts.organization_id`: an AWS Organizations id, a Google Cloud
+organization number, an Azure tenant id). The row-level security
 policies dbt keeps on the marts (macros/tenant_isolation.sql) do the filtering; adding a tenant changes no policy.
 Created without a login or password: whoever runs the warehouse gives it one (`alter role ... login password`),
 so nothing secret is printed or stored by this command.

@@ -11,10 +11,16 @@ renamed as (
         account_id as account_identifier,
         coalesce(account_name, payload ->> 'Name') as account_name,
         organization_id,
-        lower(coalesce(status, payload ->> 'Status')) as account_status,
+        -- AWS ACTIVE and Google Cloud ACTIVE are 'active'; so is an Azure subscription's Enabled
+        case
+            when provider = 'azure' and lower(status) = 'enabled' then 'active'
+            else lower(coalesce(status, payload ->> 'Status'))
+        end as account_status,
         payload ->> 'Email' as email,
-        -- the account's tags (organizations list-tags-for-resource) as {key: value}; null when none are known
-        {{ tag_object("payload -> 'Tags'") }} as account_tags,
+        -- the account's tags as {key: value}; null when none are known: AWS's from organizations
+        -- list-tags-for-resource, a project's labels (gcloud projects describe), a subscription's tags (az tag list)
+        {{ tag_object("case provider when 'gcp' then payload -> 'labels' when 'azure' then payload -> 'tags' "
+                      "else payload -> 'Tags' end") }} as account_tags,
         source as collection_source,
         collected_at
     from source
