@@ -314,6 +314,10 @@ CREATE TABLE intermediate.int_replay_alerting_patterns (
     detection_names character varying[]
 );
 
+CREATE TABLE intermediate.int_replay_inputs_fingerprinted (
+    scenarios text
+);
+
 CREATE TABLE intermediate.int_stratus_event_techniques (
     provider text,
     event_source text,

@@ -3,15 +3,17 @@
   intermediate table merged into its mart) compute, on an incremental run, only the detections whose own inputs
   changed since the model's last build:
   - versions derived again since (int_detection_versions_derived.derived_xid past the mark), and
-  - configurations parsed or mapped since (`parsed_from`: a model with content_hash and parsed_at).
+  - configurations parsed, mapped or replayed since (`parsed_from`: a model with content_hash and a time column,
+    `parsed_at` unless the scope names another).
   Everything else they read is fingerprinted: the small inputs (`inputs`, a one-row model: accounts and people's
   attributes in int_detection_inputs_fingerprinted; manual mappings, verdicts and the mapping knowledge in
   int_mapping_inputs_fingerprinted) and the SQL of the model and its parents. A different fingerprint means one
   full pass, as does a missing mark: the marks live in intermediate.build_marks under the table's oid
   (macros/build_marks.sql), so a new or fully refreshed table is built in full.
 
-  `scope` describes a model: {'inputs': model or none, 'parsed_from': model or none, 'upstream': the scoped
-  model it reads or none, 'column': 'detection_key' | 'detection_id' (how its rows name a detection)}.
+  `scope` describes a model: {'inputs': model or none, 'parsed_from': model or none, 'parsed_at': its time
+  column (optional), 'upstream': the scoped model it reads or none, 'column': 'detection_key' | 'detection_id'
+  (how its rows name a detection)}.
   - A model reads its upstream only as far as the upstream has read (its marks are bounded by the upstream's),
     and makes a full pass after the upstream made one: building a mart alone, or its intermediate table with
     --full-refresh, leaves nothing behind.
@@ -38,7 +40,7 @@
         select
             (select coalesce(max(v.derived_xid), 0) from {{ versions }} as v)::text,
             {% if parsed_from -%}
-            (select coalesce(max(p.parsed_at), '-infinity') from {{ parsed_from }} as p)::text,
+            (select coalesce(max(p.{{ scope.get('parsed_at', 'parsed_at') }}), '-infinity') from {{ parsed_from }} as p)::text,
             {%- else -%}
             '-infinity',
             {%- endif %}
@@ -145,8 +147,9 @@
     where d.content_hash in (
         select p.content_hash from {{ state.parsed_from }} as p
         where
-            p.parsed_at > '{{ state.before.parsed_at }}'::timestamptz
-            {%- if state.parsed_bounded %} and p.parsed_at <= '{{ state.now.parsed_at }}'::timestamptz{% endif %}
+            {%- set parsed_at = 'p.' ~ scope.get('parsed_at', 'parsed_at') %}
+            {{ parsed_at }} > '{{ state.before.parsed_at }}'::timestamptz
+            {%- if state.parsed_bounded %} and {{ parsed_at }} <= '{{ state.now.parsed_at }}'::timestamptz{% endif %}
     )
             {%- endif %};
         {%- else %}

@@ -195,3 +195,36 @@ def test_a_second_run_replays_only_what_is_new(built, db, dagster_instance, scen
         assert added["matches"].value == 2
     finally:
         os.environ.pop("DCV_REPLAY_SCENARIOS", None)
+
+
+def test_a_daily_build_fans_out_only_the_changed_versions_as_a_full_rebuild_would(built, db, dagster_instance,
+                                                                                   scenario_root):
+    """The previous test loaded a scenario: one full pass. Then a day on which one detection's pattern changes (a
+    new pattern, replayed) touches only that detection's rows, and the result equals a full rebuild of the mart."""
+    results = "select d.name, d.is_current, r.scenario_key, r.matched_records, r.matched_event_names " \
+              "from marts.detection_replay_results as r inner join marts.detections as d on r.detection_id = d.id"
+    dbt_build()
+    assert ("trail-stop", True, "red-team/trail-deleted", [0], ["DeleteTrail"]) in db.execute(results).fetchall()
+
+    changed = rule("new-users-rule", {"source": ["aws.iam"], "detail": {"eventName": ["CreateUser"]}})
+    day2 = [changed if d["name"] == "new-users" else d for d in DETECTIONS]
+    with psycopg.connect(os.environ["DCV_WAREHOUSE_URL"]) as conn:
+        store_partition(conn, date(2026, 4, 2), [AccountScan("aws", ACCOUNT, datetime(2026, 4, 2, tzinfo=UTC), day2,
+                                                             completed_at=datetime.now(UTC), regions=[REGION],
+                                                             services_scanned=3)])
+        parse_pending(conn)
+    untouched = "select r.xmin::text, d.name from marts.detection_replay_results as r " \
+                "inner join marts.detections as d on r.detection_id = d.id where d.name like 'trail-stop%%'"
+    before = sorted(db.execute(untouched).fetchall())
+    os.environ["DCV_REPLAY_SCENARIOS"] = str(scenario_root)
+    try:
+        assert materialize(dagster_instance)["patterns_replayed"].value == 1  # the changed rule's pattern
+    finally:
+        os.environ.pop("DCV_REPLAY_SCENARIOS", None)
+    dbt_build()
+    assert sorted(db.execute(untouched).fetchall()) == before  # the unchanged rules' rows were not rewritten
+    daily = sorted(db.execute(results).fetchall())
+    assert ("new-users-rule", True, "red-team/new-user", [0], ["CreateUser"]) in daily
+
+    scratch.dbt(os.environ["DCV_WAREHOUSE_URL"], "run", "--quiet", "--full-refresh", "--select", "detection_replay_results")
+    assert sorted(db.execute(results).fetchall()) == daily

@@ -1,8 +1,15 @@
-{{ config(indexes=[{'columns': ['detection_id']}, {'columns': ['account_id']}, {'columns': ['scenario_key']}]) }}
+{%- set scope = {'inputs': 'int_replay_inputs_fingerprinted', 'parsed_from': 'stg_replay__contents',
+                  'parsed_at': 'replayed_at', 'upstream': 'detections', 'column': 'detection_id'} %}
+{%- set materialization = detection_scope_intermediate(scope) %}
+{%- do materialization.update(indexes=[{'columns': ['account_id']}, {'columns': ['scenario_key']}]) %}
+{{ config(**materialization) }}
+{%- set state = detection_build_state(scope) %}
 
 -- Per detection version x scenario it fires on (docs/replay.md), with the records it matched: the per-pattern
 -- matches (raw.replay_pattern_matches) fanned out to the versions carrying each pattern, fired pairs only. A
 -- replayable version (detection_mapping_validations, replay_note) with no row for a scenario did not fire on it.
+-- A daily run fans out only the versions derived again or whose configuration was replayed again; new scenarios
+-- or matches mean one full pass (int_replay_inputs_fingerprinted, macros/detection_scope.sql).
 with
 
 -- the matched records' event names, once per pattern and scenario
@@ -28,4 +35,4 @@ select
 from {{ ref('detections') }} as d
 inner join {{ ref('stg_replay__contents') }} as c on d.content_hash = c.content_hash
 inner join pattern_matches on c.pattern_id = pattern_matches.pattern_id
-where d.account_id is not null
+where d.account_id is not null and {{ in_detection_scope(state, 'd.id') }}
