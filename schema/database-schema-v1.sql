@@ -315,7 +315,9 @@ CREATE TABLE intermediate.int_replay_alerting_patterns (
 );
 
 CREATE TABLE intermediate.int_replay_inputs_fingerprinted (
-    scenarios text
+    scenarios text,
+    scenario_techniques text,
+    replay_versions text
 );
 
 CREATE TABLE intermediate.int_stratus_event_techniques (
@@ -2041,6 +2043,7 @@ CREATE VIEW staging.stg_replay__contents AS
  SELECT content_hash,
     pattern_id,
     note AS replay_note,
+    replay_version,
     replayed_at
    FROM raw.replay_contents;
 

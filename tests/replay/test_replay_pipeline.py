@@ -197,14 +197,23 @@ def test_a_second_run_replays_only_what_is_new(built, db, dagster_instance, scen
         os.environ.pop("DCV_REPLAY_SCENARIOS", None)
 
 
-def test_a_daily_build_fans_out_only_the_changed_versions_as_a_full_rebuild_would(built, db, dagster_instance,
-                                                                                   scenario_root):
+def test_a_daily_build_recomputes_only_the_changed_versions_as_a_full_rebuild_would(built, db, dagster_instance,
+                                                                                     scenario_root):
     """The previous test loaded a scenario: one full pass. Then a day on which one detection's pattern changes (a
-    new pattern, replayed) touches only that detection's rows, and the result equals a full rebuild of the mart."""
+    new pattern, replayed) touches only that detection's rows, and both per-detection replay marts equal a full
+    rebuild."""
     results = "select d.name, d.is_current, r.scenario_key, r.matched_records, r.matched_event_names " \
               "from marts.detection_replay_results as r inner join marts.detections as d on r.detection_id = d.id"
+    validations = "select d.name, d.is_current, v.attack_technique_id, v.validation_status, v.firing_scenarios " \
+                  "from marts.detection_mapping_validations as v inner join marts.detections as d on v.detection_id = d.id"
+    untouched = "select r.xmin::text, d.name from marts.detection_replay_results as r " \
+                "inner join marts.detections as d on r.detection_id = d.id where d.name like 'trail-stop%%' " \
+                "union all select v.xmin::text, d.name from marts.detection_mapping_validations as v " \
+                "inner join marts.detections as d on v.detection_id = d.id"
     dbt_build()
     assert ("trail-stop", True, "red-team/trail-deleted", [0], ["DeleteTrail"]) in db.execute(results).fetchall()
+    assert ("trail-stop-untargeted", True, "T1562", "validated", ["red-team/trail-deleted", "red-team/trail-off"]
+            ) in db.execute(validations).fetchall()
 
     changed = rule("new-users-rule", {"source": ["aws.iam"], "detail": {"eventName": ["CreateUser"]}})
     day2 = [changed if d["name"] == "new-users" else d for d in DETECTIONS]
@@ -213,8 +222,6 @@ def test_a_daily_build_fans_out_only_the_changed_versions_as_a_full_rebuild_woul
                                                              completed_at=datetime.now(UTC), regions=[REGION],
                                                              services_scanned=3)])
         parse_pending(conn)
-    untouched = "select r.xmin::text, d.name from marts.detection_replay_results as r " \
-                "inner join marts.detections as d on r.detection_id = d.id where d.name like 'trail-stop%%'"
     before = sorted(db.execute(untouched).fetchall())
     os.environ["DCV_REPLAY_SCENARIOS"] = str(scenario_root)
     try:
@@ -222,9 +229,10 @@ def test_a_daily_build_fans_out_only_the_changed_versions_as_a_full_rebuild_woul
     finally:
         os.environ.pop("DCV_REPLAY_SCENARIOS", None)
     dbt_build()
-    assert sorted(db.execute(untouched).fetchall()) == before  # the unchanged rules' rows were not rewritten
-    daily = sorted(db.execute(results).fetchall())
-    assert ("new-users-rule", True, "red-team/new-user", [0], ["CreateUser"]) in daily
+    assert sorted(db.execute(untouched).fetchall()) == before  # the unchanged detections' rows were not rewritten
+    daily = sorted(db.execute(results).fetchall()), sorted(db.execute(validations).fetchall())
+    assert ("new-users-rule", True, "red-team/new-user", [0], ["CreateUser"]) in daily[0]
 
-    scratch.dbt(os.environ["DCV_WAREHOUSE_URL"], "run", "--quiet", "--full-refresh", "--select", "detection_replay_results")
-    assert sorted(db.execute(results).fetchall()) == daily
+    scratch.dbt(os.environ["DCV_WAREHOUSE_URL"], "run", "--quiet", "--full-refresh", "--select",
+                "detection_replay_results", "detection_mapping_validations")
+    assert (sorted(db.execute(results).fetchall()), sorted(db.execute(validations).fetchall())) == daily

@@ -1,10 +1,18 @@
-{{ config(indexes=[{'columns': ['detection_id']}, {'columns': ['validation_status', 'validation_method']}]) }}
+{%- set scope = {'inputs': 'int_replay_inputs_fingerprinted', 'parsed_from': 'content_technique_mappings',
+                  'upstream': 'detection_mappings', 'column': 'detection_id'} %}
+{%- set materialization = detection_scope_intermediate(scope) %}
+{%- do materialization.update(indexes=[{'columns': ['validation_status', 'validation_method']}]) %}
+{{ config(**materialization) }}
+{%- set state = detection_build_state(scope) %}
 
 -- Each mapping of a replayable detection (EventBridge rule, CloudWatch metric filter) with its validation after
 -- replay (docs/replay.md): a person's verdict (or manual mapping) wins; otherwise 'validated' by 'test_trigger'
 -- when the version fires on a scenario of the mapped technique, 'not_confirmed' when scenarios of the technique
 -- exist and it fires on none, and the mapping's own status when replay cannot say (no scenario for the
--- technique, no pattern to replay, a pattern the matcher rejects), with the reason in replay_note.
+-- technique, no pattern to replay, a pattern the matcher rejects), with the reason in replay_note. A daily run
+-- computes only the detections whose mappings were computed again (as int_detection_techniques_counted does); a
+-- change of scenarios, of the ATT&CK version or of the replay version means one full pass
+-- (int_replay_inputs_fingerprinted, macros/detection_scope.sql).
 with
 
 mappings as (
@@ -27,6 +35,7 @@ mappings as (
     inner join {{ ref('int_detection_logic_joined') }} as d on dm.detection_id = d.detection_id
     inner join {{ ref('stg_replay__contents') }} as c on d.content_hash = c.content_hash
     left join {{ ref('stg_replay__patterns') }} as p on c.pattern_id = p.pattern_id
+    where {{ in_detection_scope(state, 'dm.detection_id') }}
 ),
 
 technique_scenarios as (

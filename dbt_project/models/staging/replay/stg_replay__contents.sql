@@ -3,5 +3,6 @@ select
     content_hash,
     pattern_id,
     note as replay_note,
+    replay_version,
     replayed_at
 from {{ source('replay', 'replay_contents') }}
