@@ -5,6 +5,7 @@ switched off for make eval."""
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import psycopg
@@ -16,9 +17,20 @@ from dagster_project.lib.warehouse import scratch
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
+# a TrailDiscover-style guess for an event a curated rule (NAI-007, agent authoring) leaves out knowingly
+GUESSED_EVENT = {"eventName": "CreateAgent", "eventSource": "bedrock.amazonaws.com", "awsService": "Bedrock",
+                 "description": "Fixture: an agent is created.", "mitreAttackTactics": ["TA0003 - Persistence"],
+                 "mitreAttackTechniques": ["T1098 - Account Manipulation"], "mitreAttackSubTechniques": [],
+                 "unverifiedMitreAttackTechniques": [], "usedInWild": False, "incidents": []}
+
+
 @pytest.fixture(scope="module")
-def built(shared_dir, dbt_manifest, warehouse_url):
-    cfg = dataclasses.replace(settings.load(), knowledge_source=f"{FIXTURES / 'traildiscover'},{FIXTURES / 'stratus-red-team'}")
+def built(shared_dir, dbt_manifest, warehouse_url, tmp_path_factory):
+    traildiscover = tmp_path_factory.mktemp("knowledge") / "traildiscover"
+    shutil.copytree(FIXTURES / "traildiscover", traildiscover)
+    (traildiscover / "events" / "Bedrock").mkdir()
+    (traildiscover / "events" / "Bedrock" / "CreateAgent.json").write_text(json.dumps(GUESSED_EVENT), encoding="utf-8")
+    cfg = dataclasses.replace(settings.load(), knowledge_source=f"{traildiscover},{FIXTURES / 'stratus-red-team'}")
     scratch.load_attack(warehouse_url, cfg)
     scratch.dbt(warehouse_url, "seed", "--quiet")
     scratch.dbt(warehouse_url, "build", "--quiet", "--select", "+cloudtrail_event_catalog", "+threat_indicators")
@@ -65,9 +77,25 @@ def test_the_catalog_names_every_sourced_event_with_its_techniques_or_a_reason(b
     assert all(row[6] for row in catalog.values() if row[5] != "mapped")
     statuses = {row[5] for row in catalog.values()}
     assert {"mapped", "below_threshold"} <= statuses
-    # a curated "no attack interest" rule gives its reason and ref, on an event no source maps
+    # a curated "no attack interest" rule gives its reason and ref, on an event nothing maps at the threshold
     rule = [(key, row) for key, row in catalog.items() if row[5] == "no_attack_interest"]
     assert all(row[7].startswith("NAI-") and row[6] for _, row in rule)
+
+
+def test_an_interest_rule_outranks_weaker_guesses_but_never_our_own_indicators(built):
+    catalog = {(source, name): row for source, name, *row in _rows(built, """
+        select event_source, event_name, known_from, technique_ids, candidate_technique_ids, status, reason_ref
+        from marts.cloudtrail_event_catalog""")}
+    # TrailDiscover guesses T1098 (0.40, below the threshold); the curated rule's judgment is the status, the
+    # guess stays visible
+    known_from, techniques, candidates, status, reason_ref = catalog[("bedrock.amazonaws.com", "CreateAgent")]
+    assert (techniques, candidates, status, reason_ref) == ([], ["T1098"], "no_attack_interest", "NAI-007")
+    # no rule matches an event a curated indicator names: the two would contradict each other
+    contradicted = sorted(f"{key[0]}:{key[1]} {row[4]}" for key, row in catalog.items()
+                          if row[3] == "no_attack_interest" and "curated" in row[0])
+    assert contradicted == []
+    # and an event mapped at the threshold is never given a rule's reason
+    assert all(row[4] is None for row in catalog.values() if row[3] == "mapped")
 
 
 def test_sources_and_their_agreement_per_event(built):

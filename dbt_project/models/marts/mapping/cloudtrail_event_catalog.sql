@@ -1,7 +1,8 @@
 {# Every CloudTrail event a knowledge source names, one row per event: its service, whether it is read-only,
    the techniques an EventBridge rule on it alone would be mapped to at the coverage threshold, or why it maps
-   to none — weaker knowledge only (below_threshold), a curated rule that it is of no attack interest
-   (cloudtrail_event_interest_seed), or nothing yet (unreviewed).
+   to none — a curated rule that it is of no attack interest (cloudtrail_event_interest_seed: a reviewer's
+   judgment, which outranks weaker guesses; the rules never name an event our own indicators name, tested),
+   weaker knowledge only (below_threshold), or nothing yet (unreviewed).
    read_only: a CloudTrail record's readOnly where a source holds one (Stratus Red Team's detonation logs), else
    the operation's verb (cloudtrail_read_only_verbs_seed, the longest prefix wins), else unknown. #}
 with
@@ -138,21 +139,21 @@ select
     round(classified.best_confidence, 2)::numeric(3, 2) as best_confidence,
     (case
         when classified.technique_ids is not null then 'mapped'
-        when classified.candidate_technique_ids is not null then 'below_threshold'
         when interest.rule_ref is not null then 'no_attack_interest'
+        when classified.candidate_technique_ids is not null then 'below_threshold'
         else 'unreviewed'
     end)::varchar(20) as status,
     case
         when classified.technique_ids is not null then null
+        when interest.rule_ref is not null then interest.reason
         when classified.candidate_technique_ids is not null
             then
                 'no indicator reaches the coverage threshold alone (best '
                 || round(classified.best_confidence, 2) || ')'
-        when interest.rule_ref is not null then interest.reason
         else 'no source maps it and no curated rule explains why: to review'
     end as no_technique_reason,
     case
-        when classified.candidate_technique_ids is null then interest.rule_ref
+        when classified.technique_ids is null then interest.rule_ref
     end::varchar(20) as reason_ref
 from classified
 inner join providers on classified.provider = providers.name
