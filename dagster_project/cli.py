@@ -7,7 +7,7 @@
     dcv summary [--day D]                        the coverage summary of a loaded day (default: the latest)
     dcv backup [--out DIR]                       dump the warehouse and the Dagster instance (docs/operations.md)
     dcv restore FOLDER [--force]                 restore a backup into the warehouse in use (an empty DCV_HOME)
-    dcv tenant add ORG [--role R] | list | remove --role R   a BI role reading only organization ORG's marts rows
+    dcv tenant add ORG [--role R] | list | remove [ORG] --role R   a BI role reading only its organizations' rows
 """
 
 from __future__ import annotations
@@ -133,6 +133,10 @@ def _restore(source: str, force: bool) -> int:
     return 0
 
 
+def _accounts(n: int) -> str:
+    return f"{n} account{'' if n == 1 else 's'}"
+
+
 def _tenant(action: str, organization: str | None, role: str | None) -> int:
     from dagster_project.lib.warehouse import tenants
 
@@ -143,19 +147,27 @@ def _tenant(action: str, organization: str | None, role: str | None) -> int:
                 print("dcv tenant add: give the organization id, e.g. `dcv tenant add o-abc123def0`", file=sys.stderr)
                 return 2
             tenant = tenants.add(conn, organization, role)
-            accounts = (f"{tenant.accounts} accounts now" if tenant.accounts else
+            accounts = (f"{_accounts(tenant.accounts)} now" if tenant.accounts else
                         "no account of it is loaded yet: compare with marts.accounts.organization_id")
+            others = [t.organization_id for t in tenants.tenants(conn)
+                      if t.role == tenant.role and t.organization_id != tenant.organization_id]
+            also = f"; it also reads organization {', '.join(others)}" if others else ""
             print(f"tenant role {tenant.role} reads the marts rows of organization {tenant.organization_id} "
-                  f"({accounts}) and the shared reference tables; no login yet: "
+                  f"({accounts}){also}, and the shared reference tables; no login yet: "
                   f"`alter role {tenant.role} login password '...'` (make db-shell) lets a BI tool connect as it")
         elif action == "remove":
             if not role:
                 print("dcv tenant remove: give the role with --role", file=sys.stderr)
                 return 2
-            print(f"dropped tenant role {role}" if tenants.remove(conn, role) else f"no tenant role {role}")
+            if not tenants.remove(conn, role, organization):
+                print(f"no tenant role {role}" + (f" reading organization {organization}" if organization else ""))
+            elif role in {t.role for t in tenants.tenants(conn)}:
+                print(f"tenant role {role} no longer reads organization {organization}")
+            else:
+                print(f"dropped tenant role {role}")
         else:
             for tenant in tenants.tenants(conn):
-                print(f"{tenant.role}\t{tenant.organization_id}\t{tenant.accounts} accounts")
+                print(f"{tenant.role}\t{tenant.organization_id}\t{_accounts(tenant.accounts)}")
     return 0
 
 
@@ -203,10 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     rs = sub.add_parser("restore", help="restore a backup folder into the warehouse in use")
     rs.add_argument("source", metavar="FOLDER", help="a folder `dcv backup` wrote")
     rs.add_argument("--force", action="store_true", help="replace a warehouse that already holds tables")
-    tn = sub.add_parser("tenant", help="tenant roles: a BI role reading only one organization's rows in marts")
+    tn = sub.add_parser("tenant", help="tenant roles: a BI role reading only its organizations' rows in marts")
     tn.add_argument("action", choices=["add", "list", "remove"])
     tn.add_argument("organization", nargs="?", help="the organization id (marts.accounts.organization_id)")
-    tn.add_argument("--role", help="the role's name (default: tenant_<organization id>)")
+    tn.add_argument("--role", help="the role's name (default: tenant_<organization id>); add an organization to an "
+                                   "existing role to let it read that one too; remove takes the role, and an "
+                                   "organization to take only that one from it")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "tenant":

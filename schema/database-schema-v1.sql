@@ -2132,7 +2132,7 @@ ALTER TABLE ONLY app.mapping_verdicts
     ADD CONSTRAINT mapping_verdicts_pkey PRIMARY KEY (provider, account_id, native_id, technique_id);
 
 ALTER TABLE ONLY app.tenants
-    ADD CONSTRAINT tenants_pkey PRIMARY KEY (role_name);
+    ADD CONSTRAINT tenants_pkey PRIMARY KEY (role_name, organization_id);
 
 ALTER TABLE ONLY intermediate.build_marks
     ADD CONSTRAINT build_marks_pkey PRIMARY KEY (relation);

@@ -100,6 +100,31 @@ def test_a_tenant_of_the_organization_reads_its_project_or_subscription_and_no_o
                 tenants.remove(conn, role)
 
 
+def test_one_tenant_role_reads_a_companys_organizations_on_every_cloud(built, warehouse_url, db):
+    """A company's Google Cloud organization and Entra tenant behind one BI role (dcv tenant add ORG --role R):
+    it reads both; taking one organization away leaves the other; taking the last drops the role."""
+    role = "tenant_gcp_azure_company"
+
+    def accounts_seen() -> list[str]:
+        with psycopg.connect(warehouse_url, autocommit=True) as conn:
+            conn.execute(f"set role {role}")
+            return [r[0] for r in conn.execute("select account_identifier from marts.accounts order by 1")]
+
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for organization in (GCP_ORGANIZATION, AZURE_TENANT):
+            tenants.add(conn, organization, role=role)
+        try:
+            assert sorted(t.organization_id for t in tenants.tenants(conn) if t.role == role) == sorted(
+                [GCP_ORGANIZATION, AZURE_TENANT])
+            assert accounts_seen() == sorted([SUBSCRIPTION, PROJECT])
+            assert tenants.remove(conn, role, AZURE_TENANT)
+            assert accounts_seen() == [PROJECT]
+        finally:
+            tenants.remove(conn, role)
+        assert not tenants.remove(conn, role)
+        assert db.execute("select count(*) from pg_roles where rolname = %s", (role,)).fetchone()[0] == 0
+
+
 def test_the_alert_path_decides_health(built, db):
     health = dict(db.execute("""
         select d.name, h.status || ': ' || coalesce(h.error_details, '')
