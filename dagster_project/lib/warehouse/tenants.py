@@ -2,8 +2,9 @@
 
 A tenant role is a PostgreSQL role, member of `bi_tenant` (migration 0015), listed in `app.tenants` once per
 organization it reads (the id accounts carry in `marts.accounts.organization_id`: an AWS Organizations id, a Google
-Cloud organization number, an Azure tenant id; a company on three clouds has three, migration 0018). The row-level security
-policies dbt keeps on the marts (macros/tenant_isolation.sql) do the filtering; adding a tenant changes no policy.
+Cloud organization number, an Azure tenant id; a company on three clouds has three, migration 0018). The
+row-level security policies dbt keeps on the marts (macros/tenant_isolation.sql) do the filtering; adding a tenant
+changes no policy.
 Created without a login or password: whoever runs the warehouse gives it one (`alter role ... login password`),
 so nothing secret is printed or stored by this command.
 """
