@@ -135,6 +135,28 @@ order by dm.confidence_score desc, accounts desc, d.name, v.attack_technique_id
 limit 3
 """
 
+# input rejected for the day (docs/reliability.md): export, rule and listing files by their partition; ATT&CK
+# bundles and knowledge files, which belong to no day, when they were rejected; replay's files have their own line
+QUARANTINED = """
+select source, count(*) from raw.quarantine
+where partition_date = %(day)s
+    or (partition_date is null and source <> 'replay_scenarios'
+        and quarantined_at >= %(day)s::date and quarantined_at < %(day)s::date + 1)
+group by source
+order by source
+"""
+
+
+def quarantine_lines(conn: psycopg.Connection, day: date) -> list[str]:
+    """One line naming what the day rejected, per source, and where to read why; nothing when nothing was."""
+    rows = conn.execute(QUARANTINED, {"day": day}).fetchall()
+    if not rows:
+        return []
+    counts = ", ".join(f"{source} {count}" for source, count in rows)
+    return [f"  rejected input: {counts}; each with its reason in raw.quarantine:",
+            "    select source, object_ref, reason from raw.quarantine order by quarantined_at desc"]
+
+
 # the two incidents with the most steps, and per account which steps its detections would have caught
 INCIDENTS = """
 with top as (
@@ -197,12 +219,14 @@ def render(url: str, layers_dir: str | None = None, day: date | None = None) -> 
         open_gaps, critical, high, gap_techniques = conn.execute(GAPS).fetchone()
         healthy, degraded, broken, unknown = conn.execute(HEALTH).fetchone()
         replay = replay_lines(conn)
+        rejected = quarantine_lines(conn, day)
     now = "" if day == latest else f"now (latest day loaded, {latest}): "
     lines = [
         "",
         f"Coverage summary for {day} (ATT&CK {version})",
         f"  {now}accounts: {accounts}   detections: {current} ({enabled} enabled)   mappings: {mappings}",
         f"  health: {healthy} healthy, {degraded} degraded, {broken} broken, {unknown} unknown",
+        *rejected,
         "",
     ]
     if len(per_provider) > 1:
