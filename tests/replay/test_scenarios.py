@@ -78,7 +78,7 @@ def test_stratus_ids_are_cut_to_the_attack_technique_they_refine():
     page = ("---\ntitle: S3 Ransomware\n---\n## Mappings\n- MITRE ATT&CK\n    - Impact\n"
             "- Threat Technique Catalog for AWS:\n  - [Data Destruction](x) (T1485.A003)\n  - [Backdoor](y) (T1098.001)\n"
             "## Description\n\nDeletes every object.\n\nMore.\n")
-    title, description, ids = scenarios._stratus_markdown(page)
+    title, description, ids = scenarios._stratus_markdown("aws.impact.s3-ransomware.md", page)
     assert (title, description, ids) == ("S3 Ransomware", "Deletes every object.", ["T1098.001", "T1485"])
 
 

@@ -26,12 +26,13 @@ from typing import Any
 
 import yaml
 
+from dagster_project.lib.attack.bundle import BundleError
+from dagster_project.lib.attack.knowledge import parse_stratus_technique
+
 STRATUS = "stratus-red-team"
 TRAILDISCOVER = "traildiscover"
 SCENARIO_FILE = "scenario.yaml"
 TECHNIQUE_ID = re.compile(r"T\d{4}(?:\.\d{3})?")
-# Stratus's ids: ATT&CK's (T1098.001) or the Threat Technique Catalog for AWS's refinements (T1485.A003)
-_STRATUS_ID = re.compile(r"\((T\d{4})(\.(?:\d{3}|A\d{3}))?\)")
 _RECORD_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
 
 Reject = tuple[str, str, str | None]  # (object_ref, reason, payload) as raw.quarantine takes them
@@ -143,15 +144,18 @@ def _licence(folder: Path) -> tuple[str | None, str | None]:
     return licence, upstream or None
 
 
-def _stratus_markdown(text: str) -> tuple[str | None, str | None, list[str]]:
-    """(title, description, ATT&CK ids) of a Stratus technique page."""
-    title = re.search(r"^title:\s*(.+)$", text, re.M)
+def _stratus_markdown(path: str, text: str) -> tuple[str | None, str | None, list[str]]:
+    """(title, description, ATT&CK ids) of a Stratus technique page. Its Mappings are read as the knowledge
+    loader reads them (knowledge.parse_stratus_technique), the catalog's refinements (T1485.A003) cut to the
+    ATT&CK technique they refine; a page that loader refuses names no technique."""
     description = re.search(r"## Description\s*\n+(.+?)(?:\n\s*\n|$)", text, re.S)
-    mappings = text.split("## Mappings", 1)[1].split("## Description", 1)[0] if "## Mappings" in text else ""
-    ids = sorted({m.group(1) + (m.group(2) if m.group(2) and not m.group(2).startswith(".A") else "")
-                  for m in _STRATUS_ID.finditer(mappings)})
-    return (title.group(1).strip() if title else None,
-            " ".join(description.group(1).split()) if description else None, ids)
+    description = " ".join(description.group(1).split()) if description else None
+    try:
+        page = parse_stratus_technique(path, text)
+    except BundleError:
+        return None, description, []
+    ids = sorted({cid if cid.rsplit(".", 1)[-1].isdigit() else cid.split(".")[0] for cid in page["catalog_ids"]})
+    return page["title"], description, ids
 
 
 def read_stratus(folder: Path) -> FolderRead:
@@ -162,7 +166,7 @@ def read_stratus(folder: Path) -> FolderRead:
         name = log.stem
         key = f"{STRATUS}/{name}"
         page = pages / f"{name}.md"
-        title, description, ids = _stratus_markdown(page.read_text("utf-8", "replace")) if page.is_file() \
+        title, description, ids = _stratus_markdown(str(page), page.read_text("utf-8", "replace")) if page.is_file() \
             else (None, None, [])
         data = log.read_bytes()
         log_ref = log.relative_to(folder).as_posix()
