@@ -134,6 +134,19 @@ def kill_run(proc: subprocess.Popen) -> None:
     raise AssertionError("processes of the killed run are still alive")
 
 
+def kill_run_waiting_on(chain: Chain, lock_sql: str, like: str) -> None:
+    """Day 2's run, kill -9'd once it waits on the lock `lock_sql` takes here; then the lock released and the
+    run's backend gone (its transaction rolled back)."""
+    lock = psycopg.connect(chain.url("fault"))
+    lock.execute(lock_sql)
+    proc = chain.start_run("fault", D2)
+    backend = wait_for_lock_wait(chain, "fault", like, proc)
+    kill_run(proc)
+    lock.rollback()
+    wait_gone(chain, backend)
+    lock.close()
+
+
 def wait_gone(chain: Chain, pid: int) -> None:
     """The killed run's backend ends (rolling its transaction back) once it finds its client gone."""
     with chain.admin() as admin:
@@ -189,14 +202,8 @@ def test_kills_during_load_and_dbt_and_of_the_server_then_a_rerun_equals_a_clean
     figures = {"clean runs (day 1, day 2)": time.perf_counter() - started}
 
     # 1. kill -9 of the run inside the load's transaction: nothing of day 2's detections is visible
-    lock = psycopg.connect(chain.url("fault"))
-    lock.execute("lock table raw.detection_contents in exclusive mode")
-    proc = chain.start_run("fault", D2)
-    backend = wait_for_lock_wait(chain, "fault", "%insert into raw.detection_contents%", proc)
-    kill_run(proc)
-    lock.rollback()
-    wait_gone(chain, backend)
-    lock.close()
+    kill_run_waiting_on(chain, "lock table raw.detection_contents in exclusive mode",
+                        "%insert into raw.detection_contents%")
     assert fingerprint(chain.url("fault"), RAW) == {t: before[t] for t in RAW}
 
     # 2. kill -9 of the PostgreSQL server (the postmaster) at the same point
@@ -221,14 +228,7 @@ def test_kills_during_load_and_dbt_and_of_the_server_then_a_rerun_equals_a_clean
     assert fingerprint(chain.url("fault"), RAW) == {t: before[t] for t in RAW}
 
     # 3. the re-run, killed -9 inside dbt (the incremental merge into marts.detections): its load is the clean one
-    lock = psycopg.connect(chain.url("fault"))
-    lock.execute("lock table marts.detections in access exclusive mode")
-    proc = chain.start_run("fault", D2)
-    backend = wait_for_lock_wait(chain, "fault", "%detections%", proc)
-    kill_run(proc)
-    lock.rollback()
-    wait_gone(chain, backend)
-    lock.close()
+    kill_run_waiting_on(chain, "lock table marts.detections in access exclusive mode", "%detections%")
     assert fingerprint(chain.url("fault"), RAW) == {t: clean[t] for t in RAW}
     assert fingerprint(chain.url("fault"), ["marts.detections"]) == {"marts.detections": before["marts.detections"]}
 
